@@ -1,0 +1,1 @@
+"""Dataset layouts: each module lists the `VideoItem`s of one layout."""
