@@ -1,0 +1,360 @@
+"""Experiment configuration: dataclasses loaded from YAML, overridable with dotted CLI keys.
+
+The defaults are the CPU-sized experiment that `python -m kerasfer.fit` runs with no
+argument (synthetic videos, a tiny 3D CNN); the sampler and optimiser defaults follow the
+thesis (seed 004, Section 3.2.4 and 3.3.1.3: 3 warm-up epochs, 5 exploration epochs,
+γ_s = 1, SGD with momentum 0.9, gradient accumulation every 4 steps, early stopping after 10
+epochs). Paper settings live in `configs/*.yaml`.
+
+Every key is checked: an unknown key or a value of the wrong type raises `ConfigError`
+whose message lists the valid keys of that section.
+
+Example:
+
+>>> config = load_config("configs/cpu_tiny.yaml", overrides=["train.epochs=3"])
+>>> config.train.epochs
+3
+>>> save_config(config, "runs/x/config.yaml")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+
+import yaml
+
+from kerasfer.errors import ConfigError
+
+
+@dataclasses.dataclass
+class SyntheticConfig:
+    """Synthetic localized-apex videos generated when `data.dir` is empty."""
+
+    num_videos: int = 72
+    num_subjects: int = 12
+    image_size: int = 32
+    min_frames: int = 24
+    max_frames: int = 48
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Dataset, clip extraction and split settings (thesis 2.2.3, 3.2.3.1)."""
+
+    dir: str = ""
+    clip_length: int = 16
+    image_size: int = 32
+    normalization: str = "unit"
+    grayscale: bool = False
+    batch_size: int = 8
+    augment: bool = True
+    split: str = "stratified"
+    validation_fraction: float = 0.2
+    num_folds: int = 5
+    fold: int = 0
+    splits_file: str = ""
+    cache: bool = True
+    synthetic: SyntheticConfig = dataclasses.field(default_factory=SyntheticConfig)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Model from the registry plus the thesis' dropout (2.2.3.4: 30 % input, 90 % features)."""
+
+    name: str = "c3d"
+    kwargs: dict = dataclasses.field(default_factory=lambda: {"width": 8})
+    input_dropout: float = 0.0
+    feature_dropout: float = 0.0
+    head_layers: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Optimiser, schedule and loop settings (thesis 3.3.1.3; seed 001 Section 4.2)."""
+
+    epochs: int = 30
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    backbone_learning_rate: typing.Optional[float] = None
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    decay_epochs: int = 10
+    decay_rate: float = 0.1
+    restart_epochs: int = 10
+    restart_multiplier: float = 1.0
+    gradient_accumulation_steps: int = 1
+    class_weights: str = "none"
+    label_smoothing: float = 0.0
+    early_stopping_patience: int = 10
+    monitor: str = "val_accuracy"
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    devices: list = dataclasses.field(default_factory=list)
+    steps_per_execution: int = 1
+    verbose: int = 1
+
+
+@dataclasses.dataclass
+class SamplerConfig:
+    """Training-clip sampler (thesis Ch. 3: Eq. 3.5, 3.8, 3.9, Section 3.2.4)."""
+
+    kind: str = "softmax"
+    sampling_temperature: float = 1.0
+    warmup_epochs: int = 3
+    exploration_epochs: int = 5
+    score_source: str = "clean"
+    reinforce_learning_rate: float = 0.1
+    reinforce_baseline_decay: float = 0.9
+    label_temperature: float = 0.8
+    num_map_videos: int = 4
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    """Whole-video evaluation (thesis Eq. 3.3 with γ_p, decoupled from γ_s, Table 3.3)."""
+
+    pooling_temperature: float = 1.0
+    split: str = "validation"
+    run_after_fit: bool = True
+    export_after_fit: bool = True
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    """A whole experiment: `run_dir` holds config.yaml, splits.json, logs/, checkpoints/..."""
+
+    run_dir: str = "runs/cpu_tiny"
+    seed: int = 0
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    sampler: SamplerConfig = dataclasses.field(default_factory=SamplerConfig)
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+
+
+CHOICES = {
+    "data.normalization": ("imagenet", "minus_one_one", "unit"),
+    "data.split": ("stratified", "loso", "kfold", "given"),
+    "train.optimizer": ("sgd", "adam", "adamw"),
+    "train.schedule": ("constant", "step", "cosine_restarts"),
+    "train.class_weights": ("none", "balanced"),
+    "train.monitor": ("val_accuracy", "val_loss"),
+    "sampler.kind": ("softmax", "uniform", "reinforce", "label_guided"),
+    "sampler.score_source": ("clean", "training_pass"),
+    "eval.split": ("validation", "test", "train"),
+}
+
+
+def _hints(cls):
+    return typing.get_type_hints(cls)
+
+
+def valid_keys(cls=ExperimentConfig, prefix=""):
+    """Returns every dotted key of a config dataclass, e.g. `["data.dir", ...]`."""
+    keys = []
+    for field in dataclasses.fields(cls):
+        kind = _hints(cls)[field.name]
+        if dataclasses.is_dataclass(kind):
+            keys.extend(valid_keys(kind, f"{prefix}{field.name}."))
+        else:
+            keys.append(f"{prefix}{field.name}")
+    return keys
+
+
+def _type_name(kind):
+    if typing.get_origin(kind) is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(kind))
+    return getattr(kind, "__name__", str(kind))
+
+
+def _coerce(key, value, kind, source):
+    """Checks `value` against the annotated `kind`; ints are accepted where floats are."""
+    if typing.get_origin(kind) is typing.Union:
+        for option in typing.get_args(kind):
+            if option is type(None) and value is None:
+                return None
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _coerce(key, value, options[0], source)
+    if kind is float and isinstance(value, str):
+        # YAML 1.1 reads "1e-5" (no dot) as a string; accept it as the number it spells.
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+        list: lambda v: isinstance(v, (list, tuple)),
+        dict: lambda v: isinstance(v, dict),
+    }[kind]
+    if not ok(value):
+        raise ConfigError(source, f"{key} must be {_type_name(kind)}, got {value!r} "
+                          f"({type(value).__name__})", f"set {key} to a value of type {_type_name(kind)}")
+    if kind is float:
+        value = float(value)
+    if kind is list:
+        value = list(value)
+    if kind is str and key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(source, f"{key}={value!r} is not one of {', '.join(CHOICES[key])}",
+                          f"choose one of {', '.join(CHOICES[key])}")
+    return value
+
+
+def _unknown(source, key, cls, prefix):
+    keys = valid_keys(cls, prefix)
+    return ConfigError(source, f"unknown key {key!r}", f"valid keys: {', '.join(keys)}")
+
+
+def _build(cls, mapping, source, prefix=""):
+    if not isinstance(mapping, dict):
+        raise ConfigError(source, f"section {prefix.rstrip('.') or '<top>'} must be a mapping, "
+                          f"got {mapping!r}", f"valid keys: {', '.join(valid_keys(cls, prefix))}")
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for name, value in mapping.items():
+        if name not in names:
+            raise _unknown(source, f"{prefix}{name}", cls, prefix)
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            values[name] = _build(kind, value or {}, source, f"{prefix}{name}.")
+        else:
+            values[name] = _coerce(f"{prefix}{name}", value, kind, source)
+    return cls(**values)
+
+
+def config_from_dict(mapping, source="<config>"):
+    """Builds an `ExperimentConfig` from a nested dict, checking keys and types."""
+    return _build(ExperimentConfig, mapping or {}, source)
+
+
+def apply_override(config, override):
+    """Returns a copy of `config` with one `dotted.key=value` override (value read as YAML).
+
+    `model.kwargs.width=16` sets one entry of a dict field.
+    """
+    if "=" not in override:
+        raise ConfigError(override, "an override must look like key.sub=value",
+                          f"valid keys: {', '.join(valid_keys())}")
+    key, text = override.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(override, f"value is not valid YAML ({exc})", "quote the value") from exc
+    mapping = to_dict(config)
+    parts = key.split(".")
+    node, cls, prefix = mapping, ExperimentConfig, ""
+    for index, part in enumerate(parts):
+        names = {f.name for f in dataclasses.fields(cls)}
+        if part not in names:
+            raise _unknown(override, key, cls, prefix)
+        kind = _hints(cls)[part]
+        last = index == len(parts) - 1
+        if dataclasses.is_dataclass(kind):
+            if last:
+                raise ConfigError(override, f"{key} is a section, not a value",
+                                  f"valid keys: {', '.join(valid_keys(kind, key + '.'))}")
+            node, cls, prefix = node[part], kind, f"{prefix}{part}."
+            continue
+        if last:
+            node[part] = value
+        elif kind is dict:
+            # The rest of the key addresses an entry of a free-form dict (model.kwargs.x).
+            target = node.setdefault(part, {})
+            for sub in parts[index + 1:-1]:
+                target = target.setdefault(sub, {})
+            target[parts[-1]] = value
+        else:
+            raise _unknown(override, key, cls, prefix)
+        break
+    return config_from_dict(mapping, source=override)
+
+
+def load_config(path=None, overrides=()):
+    """Loads a YAML experiment config (or the defaults when `path` is None) plus overrides.
+
+    Args:
+        path: str or None. YAML file; may be a `config.yaml` saved in a run directory.
+        overrides: iterable of str. `dotted.key=value` strings applied in order.
+
+    Returns:
+        `ExperimentConfig`.
+    """
+    mapping = {}
+    if path:
+        if not os.path.exists(path):
+            raise ConfigError(path, "config file not found", "check the path given to --config")
+        with open(path, encoding="utf-8") as handle:
+            try:
+                mapping = yaml.safe_load(handle) or {}
+            except yaml.YAMLError as exc:
+                raise ConfigError(path, f"invalid YAML ({exc})", "fix the YAML syntax") from exc
+    config = config_from_dict(mapping, source=path or "<defaults>")
+    for override in overrides:
+        config = apply_override(config, override)
+    validate(config)
+    return config
+
+
+def validate(config):
+    """Checks value ranges that types alone cannot express."""
+    checks = [
+        ("data.clip_length", config.data.clip_length >= 1, "at least 1"),
+        ("data.batch_size", config.data.batch_size >= 1, "at least 1"),
+        ("data.image_size", config.data.image_size >= 8, "at least 8"),
+        ("data.validation_fraction", 0.0 < config.data.validation_fraction < 1.0,
+         "between 0 and 1"),
+        ("train.epochs", config.train.epochs >= 1, "at least 1"),
+        ("train.learning_rate", config.train.learning_rate > 0, "positive"),
+        ("train.gradient_accumulation_steps", config.train.gradient_accumulation_steps >= 1,
+         "at least 1"),
+        ("model.input_dropout", 0.0 <= config.model.input_dropout < 1.0, "in [0, 1)"),
+        ("model.feature_dropout", 0.0 <= config.model.feature_dropout < 1.0, "in [0, 1)"),
+        ("sampler.sampling_temperature", config.sampler.sampling_temperature >= 0, ">= 0"),
+        ("sampler.warmup_epochs", config.sampler.warmup_epochs >= 0, ">= 0"),
+        ("sampler.exploration_epochs", config.sampler.exploration_epochs >= 0, ">= 0"),
+    ]
+    for key, ok, want in checks:
+        if not ok:
+            raise ConfigError(key, f"invalid value {_get(config, key)!r}", f"{key} must be {want}")
+    return config
+
+
+def _get(config, key):
+    node = config
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def to_dict(config):
+    """Returns the config as a plain nested dict (YAML-serialisable)."""
+    return dataclasses.asdict(config)
+
+
+def save_config(config, path):
+    """Writes the resolved config as YAML through an atomic rename."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(to_dict(config), handle, sort_keys=False)
+    os.replace(tmp, path)
+
+
+def describe_keys():
+    """Returns `key (type) = default` lines for `--help`."""
+    defaults = ExperimentConfig()
+    lines = []
+    for key in valid_keys():
+        section = key.rsplit(".", 1)[0] if "." in key else ""
+        cls = type(_get(defaults, section)) if section else ExperimentConfig
+        kind = _hints(cls)[key.rsplit(".", 1)[-1]]
+        choice = f" one of {'|'.join(CHOICES[key])}" if key in CHOICES else ""
+        lines.append(f"  {key} ({_type_name(kind)}{choice}) = {_get(defaults, key)!r}")
+    return "\n".join(lines)
