@@ -1,1 +1,30 @@
-"""kerasfer.evaluation."""
+"""Whole-video inference, metrics, reports and plots (thesis Eq. 3.3 pooling, protocols)."""
+
+from kerasfer.evaluation.aggregation import aggregate_reports
+from kerasfer.evaluation.aggregation import mean_standard_error
+from kerasfer.evaluation.binary_metrics import equal_error_rate
+from kerasfer.evaluation.binary_metrics import equal_error_rate_accuracy
+from kerasfer.evaluation.binary_metrics import roc_auc
+from kerasfer.evaluation.binary_metrics import roc_curve
+from kerasfer.evaluation.classification_metrics import accuracy
+from kerasfer.evaluation.classification_metrics import confusion_matrix
+from kerasfer.evaluation.classification_metrics import per_class_recall
+from kerasfer.evaluation.classification_metrics import unweighted_average_recall
+from kerasfer.evaluation.genuine_fake import average_precision
+from kerasfer.evaluation.genuine_fake import genuine_fake_scores
+from kerasfer.evaluation.genuine_fake import mean_average_precision
+from kerasfer.evaluation.genuine_fake import parse_genuine_fake_classes
+from kerasfer.evaluation.genuine_fake import per_emotion_accuracy
+from kerasfer.evaluation.genuine_fake import per_emotion_average_precision
+from kerasfer.evaluation.report import build_report
+from kerasfer.evaluation.report import classification_summary
+from kerasfer.evaluation.report import write_aggregate_report
+from kerasfer.evaluation.report import write_report
+from kerasfer.evaluation.video_predictions import VideoPredictions
+from kerasfer.evaluation.video_scorer import VideoScorer
+from kerasfer.evaluation.video_scorer import VideoScores
+from kerasfer.evaluation.video_scorer import pad_to_length
+from kerasfer.evaluation.window_pooling import pool_video_scores
+from kerasfer.evaluation.window_pooling import softmax_pool
+from kerasfer.evaluation.window_pooling import softmax_weights
+from kerasfer.evaluation.window_pooling import window_max
