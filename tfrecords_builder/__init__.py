@@ -2,3 +2,4 @@
 
 from tfrecords_builder.processed_video import ProcessedVideo
 from tfrecords_builder.video_item import VideoItem
+from tfrecords_builder.process import process_video
