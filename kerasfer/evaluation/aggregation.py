@@ -32,14 +32,16 @@ def mean_standard_error(values):
 
 def _scalars(report):
     # Every numeric top-level metric plus per-class recalls, flattened to "key" / "key/class".
+    # A null (NaN written to JSON, e.g. a class absent from the split) is kept as None.
+    def numeric(value):
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
     flat = {}
     for key, value in report.get("metrics", {}).items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, dict):
+            flat.update({f"{key}/{sub}": v for sub, v in value.items() if numeric(v)})
+        elif numeric(value):
             flat[key] = value
-        elif isinstance(value, dict):
-            for sub, sub_value in value.items():
-                if isinstance(sub_value, (int, float)) and not isinstance(sub_value, bool):
-                    flat[f"{key}/{sub}"] = sub_value
     return flat
 
 
