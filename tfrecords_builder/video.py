@@ -132,9 +132,10 @@ def _folder_frames(path, fps):
 
 
 def _decode_error(path, exc, decoded):
-    where = "opening" if decoded is None else f"decoding after {decoded} frames"
-    return VideoDecodeError(path, f"corrupt or not a video: ffmpeg failed {where} "
-                            f"({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc})",
+    where = "cannot be opened" if decoded is None else f"fails after {decoded} frames"
+    detail = getattr(exc, "strerror", None) or str(exc)
+    return VideoDecodeError(path, f"truncated, corrupt or not a video: ffmpeg {where} "
+                            f"({type(exc).__name__}: {detail})",
                             "check the file plays in ffplay/VLC and re-encode or re-copy it")
 
 
@@ -175,6 +176,11 @@ def _file_frames(path):
                     yield decoded, float(time - first_time), image
                     decoded += 1
             except (av.error.FFmpegError, OSError, ValueError) as exc:
+                if 0 < decoded < declared:
+                    raise VideoDecodeError(
+                        path, f"truncated: decoded {decoded} of {declared} frames, then ffmpeg "
+                        f"failed ({type(exc).__name__})",
+                        "re-copy or re-download the complete file") from exc
                 raise _decode_error(path, exc, decoded) from exc
         finally:
             container.close()
