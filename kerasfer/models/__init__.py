@@ -4,3 +4,7 @@ from kerasfer.models.registry import get_model
 from kerasfer.models.registry import list_models
 from kerasfer.models.registry import model_spec
 from kerasfer.models.registry import register_model
+from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
+from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
+from kerasfer.models.i3d_vgg16 import i3d_vgg16
+from kerasfer.models.inflation import inflate

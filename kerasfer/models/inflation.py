@@ -1,0 +1,399 @@
+"""Inflation of a 2D Keras CNN into a temporally dense 3D CNN (I3D, thesis Section 1.2.5).
+
+`inflate(model_2d)` rebuilds a channels-last functional (or Sequential) 2D CNN layer by
+layer so that it takes clips `(batch, frames, height, width, channels)` and returns, for
+every 2D output `(batch, ...)`, the per-frame output `(batch, frames, ...)`:
+
+| 2D layer | 3D counterpart |
+| --- | --- |
+| `Conv2D` k×k | `Conv3D` T×k×k, stride `(1, s, s)`; 1×1 stays 1×1×1 (as in I3D) |
+| `DepthwiseConv2D` | grouped `Conv3D` T×k×k with `groups = channels` (a true 3D depthwise) |
+| `SeparableConv2D` | grouped 3D depthwise `Conv3D` T×k×k + pointwise 1×1×1 `Conv3D` |
+| `BatchNormalization` | the same layer, statistics and affine weights copied |
+| `Max/AveragePooling2D` | `Max/AveragePooling3D` 1×k×k (no temporal pooling) |
+| `GlobalAverage/MaxPooling2D` | `GlobalSpatialPooling`: per-frame spatial pooling |
+| `Flatten` | per-frame flatten `(batch, frames, features)` |
+| `Dense` | the same layer on the last axis = per-frame dense = 1×1×1 convolution |
+| `ZeroPadding2D`, `Cropping2D` | the 3D layer with no temporal padding / cropping |
+| activations, `Dropout`, `Add`, `Concatenate`, ... | the same layer, applied per frame |
+
+Kernels are repeated over time and divided by T (`initialization="repeat"`, Carreira &
+Zisserman 2017, thesis Section 1.2.5) or put in the central tap with zeros elsewhere
+(`"center"`). Either way a static ("boring") video gives, on every frame, exactly the 2D
+model's output on that frame. No temporal stride and no temporal pooling are introduced
+(the temporally dense design of thesis Section 2.1.3 / Table 2.2), so the output keeps one
+entry per input frame and any number of frames is accepted.
+
+Temporal padding. `temporal_padding="zero"` (the default) is the padding of I3D, C3D and of
+the thesis' i3D-VGG16: it is folded into the convolution (no extra copy, fastest). With
+"repeat" kernels the frames at the borders then see fewer copies of themselves, so on a
+boring video only the frames at least `temporal_radius` = Σ⌊T/2⌋ (over the inflated layers
+of the deepest path; 13 for i3D-VGG16) away from both ends equal the 2D output; the border
+frames differ. `"replicate"` pads with copies of the border frames, which makes the
+identity exact on every frame at the price of one padded copy per layer; "center"
+initialisation is exact everywhere with either padding.
+
+Depthwise convolutions are inflated as grouped `Conv3D` (one T×k×k filter per channel and
+depth multiplier) rather than per-frame depthwise + a separate temporal convolution: it is
+the direct 3D analogue of the 2D layer, keeps the parameter layout of every other inflated
+layer (T× the 2D kernel) and preserves the boring-video identity by the same argument.
+
+Example:
+
+>>> base = keras.applications.VGG16(weights=None, input_shape=(32, 32, 3))
+>>> model = inflate(base, time_kernel=3)
+>>> model(np.zeros((1, 16, 32, 32, 3))).shape
+(1, 16, 1000)
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from kerasfer.layers.global_spatial_pooling import GlobalSpatialPooling
+from kerasfer.layers.temporal_padding import TemporalPadding
+
+INITIALIZATIONS = ("repeat", "center")
+TEMPORAL_PADDINGS = ("zero", "replicate")
+
+# Layers whose computation is the same per frame (elementwise, or on the channel axis) and
+# that have no weights, or weights that do not depend on the input rank.
+_PER_FRAME = ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Dropout", "GaussianNoise",
+              "GaussianDropout", "AlphaDropout", "Rescaling", "Identity", "Add", "Subtract",
+              "Multiply", "Average", "Maximum", "Minimum", "Dense", "BatchNormalization",
+              "Concatenate", "LayerNormalization")
+_SUPPORTED = sorted(_PER_FRAME + ("Conv2D", "DepthwiseConv2D", "SeparableConv2D",
+                                  "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+                                  "GlobalMaxPooling2D", "Flatten", "ZeroPadding2D", "Cropping2D",
+                                  "SpatialDropout2D", "Functional", "Sequential"))
+
+
+def inflate(model_2d, time_kernel=3, initialization="repeat", temporal_padding="zero",
+            inflate_pointwise=False, name=None):
+    """Turns a channels-last 2D Keras CNN into a temporally dense 3D CNN (I3D inflation).
+
+    Thesis (seed 004) Section 1.2.5 and 2.1.3; Carreira & Zisserman (2017). See the module
+    docstring for the layer mapping and the border behaviour of temporal padding.
+
+    Args:
+        model_2d: keras.Model. A functional or Sequential model of channels-last 2D layers.
+        time_kernel: int or callable. Odd temporal kernel size T of inflated k×k
+            convolutions, or `f(layer_2d) -> int` choosing it per layer. Defaults to `3`.
+        initialization: str. `"repeat"` (2D kernel repeated over the T taps and divided by
+            T) or `"center"` (2D kernel in the central tap, zeros elsewhere). Defaults to
+            `"repeat"`.
+        temporal_padding: str. `"zero"` or `"replicate"` ("same" temporal padding with
+            zeros, or with copies of the border frames). Defaults to `"zero"`.
+        inflate_pointwise: bool. Also give 1×1 convolutions a temporal kernel (I3D keeps
+            them 1×1×1). Defaults to `False`.
+        name: str. Name of the 3D model. Defaults to `model_2d.name + "_3d"`.
+
+    Returns:
+        A `keras.Model` from `(batch, frames, height, width, channels)` to per-frame outputs
+        `(batch, frames, ...)`. Its Python attribute `temporal_radius` is Σ⌊T/2⌋ along the
+        deepest path (frames closer to a border than this see the temporal padding).
+    """
+    if initialization not in INITIALIZATIONS:
+        raise ValueError(f"initialization must be one of {INITIALIZATIONS}. "
+                         f"Received: initialization={initialization!r}")
+    if temporal_padding not in TEMPORAL_PADDINGS:
+        raise ValueError(f"temporal_padding must be one of {TEMPORAL_PADDINGS}. "
+                         f"Received: temporal_padding={temporal_padding!r}")
+    if not callable(time_kernel):
+        _check_time_kernel(time_kernel, "time_kernel")
+    inflater = _Inflater(time_kernel, initialization, temporal_padding, inflate_pointwise)
+    model_3d = inflater.inflate_model(model_2d, name or f"{model_2d.name}_3d")
+    return model_3d
+
+
+def _check_time_kernel(value, where):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0:
+        raise ValueError(f"time_kernel must be a positive odd int (centred 'same' temporal "
+                         f"padding needs an odd size). Received: {where}={value!r}")
+
+
+def inflate_kernel(kernel_2d, time_kernel, initialization="repeat"):
+    """Returns the 3D kernel `(T, kh, kw, in, out)` of a 2D kernel `(kh, kw, in, out)`.
+
+    `"repeat"`: `W3[t] = W2 / T` for every t (Carreira & Zisserman 2017); `"center"`:
+    `W3[T // 2] = W2`, zeros elsewhere. Both sum to `W2` over t, which is what makes a
+    static video reproduce the 2D activations.
+
+    Args:
+        kernel_2d: array `(kh, kw, in, out)`.
+        time_kernel: int. T.
+        initialization: str. `"repeat"` or `"center"`. Defaults to `"repeat"`.
+    """
+    kernel_2d = np.asarray(kernel_2d)
+    if initialization == "repeat":
+        return np.repeat(kernel_2d[None], time_kernel, axis=0) / np.float32(time_kernel)
+    kernel_3d = np.zeros((time_kernel,) + kernel_2d.shape, kernel_2d.dtype)
+    kernel_3d[time_kernel // 2] = kernel_2d
+    return kernel_3d
+
+
+class _Inflater:
+    """Walks a 2D functional graph and calls the 3D counterpart of every layer."""
+
+    def __init__(self, time_kernel, initialization, temporal_padding, inflate_pointwise):
+        self.time_kernel = time_kernel
+        self.initialization = initialization
+        self.temporal_padding = temporal_padding
+        self.inflate_pointwise = inflate_pointwise
+        self.radius = {}  # id(3D tensor) -> frames of temporal context on each side
+
+    def inflate_model(self, model_2d, name):
+        functional = model_2d
+        if isinstance(model_2d, keras.Sequential):
+            if not model_2d.built or getattr(model_2d, "_functional", None) is None:
+                raise ValueError(f"Sequential model {model_2d.name!r} must be built with an "
+                                 f"input shape before inflation. Received: model={model_2d.name}")
+            functional = model_2d._functional
+        if not hasattr(functional, "_run_through_graph"):
+            raise ValueError(f"Only functional or Sequential models can be inflated; "
+                             f"{model_2d.name!r} is a subclassed {type(model_2d).__name__}. "
+                             f"Received: model={model_2d.name}")
+        inputs = []
+        for tensor in functional.inputs:
+            shape = tuple(tensor.shape)
+            if len(shape) != 4:
+                raise ValueError(f"Model {model_2d.name!r} input must be 2D images "
+                                 "(batch, height, width, channels). "
+                                 f"Received: input_shape={shape}")
+            inputs.append(keras.Input((None,) + shape[1:], dtype=tensor.dtype,
+                                      name=f"{tensor.name}_clip" if tensor.name else None))
+        for tensor in inputs:
+            self.radius[id(tensor)] = 0
+        outputs = functional._run_through_graph(
+            inputs if len(inputs) > 1 else inputs[0], operation_fn=self._operation_fn)
+        model_3d = keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=name)
+        model_3d.temporal_radius = max(
+            (self.radius.get(id(t), 0) for t in keras.tree.flatten(outputs)), default=0)
+        return model_3d
+
+    def _operation_fn(self, layer_2d):
+        if isinstance(layer_2d, keras.Model):
+            nested = _Inflater(self.time_kernel, self.initialization, self.temporal_padding,
+                               self.inflate_pointwise)
+            layer_3d = nested.inflate_model(layer_2d, layer_2d.name)
+            radius = layer_3d.temporal_radius
+            build = lambda: layer_3d  # noqa: E731
+        else:
+            class_name = type(layer_2d).__name__
+            method = getattr(self, f"_inflate_{class_name.lower()}", None)
+            if method is None and class_name in _PER_FRAME:
+                method = self._inflate_per_frame
+            if method is None or not isinstance(layer_2d, keras.layers.Layer):
+                raise ValueError(
+                    f"Cannot inflate layer {layer_2d.name!r} of class {class_name}: it has no "
+                    f"3D counterpart. Supported classes: {', '.join(_SUPPORTED)}. "
+                    f"Received: layer={layer_2d.name}")
+            _check_channels_last(layer_2d)
+            radius = None
+            build = lambda: method(layer_2d)  # noqa: E731
+
+        def call(*args, **kwargs):
+            tensors = keras.tree.flatten((args, kwargs))
+            radius_in = max((self.radius.get(id(t), 0) for t in tensors), default=0)
+            fn = build()
+            outputs = fn(*args, **kwargs)
+            added = radius if radius is not None else getattr(fn, "temporal_radius", 0)
+            for tensor in keras.tree.flatten(outputs):
+                self.radius[id(tensor)] = radius_in + added
+            return outputs
+
+        return call
+
+    # Convolutions ------------------------------------------------------------------------
+
+    def _time_kernel_for(self, layer_2d, kernel_size):
+        if tuple(kernel_size) == (1, 1) and not self.inflate_pointwise:
+            return 1
+        size = self.time_kernel(layer_2d) if callable(self.time_kernel) else self.time_kernel
+        _check_time_kernel(size, f"time_kernel({layer_2d.name})")
+        return size
+
+    def _conv3d(self, layer_2d, name, filters, kernel_2d, bias, groups, activation,
+                time_kernel, config):
+        """Temporal padding (if needed) + Conv3D with the inflated kernel; returns a callable."""
+        kh, kw = kernel_2d.shape[:2]
+        spatial_padding = config["padding"]
+        strides = (1,) + tuple(config["strides"])
+        dilation = (1,) + tuple(config["dilation_rate"])
+        pad = (time_kernel - 1) // 2
+        layers = []
+        if pad and (self.temporal_padding == "replicate" or spatial_padding == "valid"):
+            # Conv3D's "same" pads every axis alike; pad time explicitly, then pad space
+            # explicitly exactly as TF's "same" would (more after than before when odd).
+            layers.append(TemporalPadding(pad, self.temporal_padding, name=f"{name}_tpad"))
+            if spatial_padding == "same":
+                pads = _same_padding(layer_2d, (kh, kw), strides[1:], dilation[1:])
+                if any(any(p) for p in pads):
+                    layers.append(keras.layers.ZeroPadding3D(((0, 0),) + pads,
+                                                             name=f"{name}_spad"))
+            spatial_padding = "valid"
+        conv = keras.layers.Conv3D(
+            filters, (time_kernel, kh, kw), strides=strides, padding=spatial_padding,
+            dilation_rate=dilation, groups=groups, activation=activation,
+            use_bias=bias is not None, kernel_regularizer=config.get("kernel_regularizer"),
+            bias_regularizer=config.get("bias_regularizer"), name=name)
+        layers.append(conv)
+
+        def apply(inputs):
+            outputs = inputs
+            for layer in layers:
+                outputs = layer(outputs)
+            weights = [inflate_kernel(kernel_2d, time_kernel, self.initialization)]
+            conv.set_weights(weights + ([bias] if bias is not None else []))
+            return outputs
+
+        apply.temporal_radius = pad
+        return apply
+
+    def _inflate_conv2d(self, layer_2d):
+        config = layer_2d.get_config()
+        weights = layer_2d.get_weights()
+        time_kernel = self._time_kernel_for(layer_2d, config["kernel_size"])
+        return self._conv3d(layer_2d, layer_2d.name, config["filters"], weights[0],
+                            weights[1] if config["use_bias"] else None, config["groups"],
+                            config["activation"], time_kernel, config)
+
+    def _inflate_depthwiseconv2d(self, layer_2d):
+        config = layer_2d.get_config()
+        weights = layer_2d.get_weights()
+        kernel = weights[0]  # (kh, kw, channels, multiplier) -> grouped (kh, kw, 1, c*m)
+        kh, kw, channels, multiplier = kernel.shape
+        kernel = kernel.reshape(kh, kw, 1, channels * multiplier)
+        time_kernel = self._time_kernel_for(layer_2d, (kh, kw))
+        return self._conv3d(layer_2d, layer_2d.name, channels * multiplier, kernel,
+                            weights[1] if config["use_bias"] else None, channels,
+                            config["activation"], time_kernel, config)
+
+    def _inflate_separableconv2d(self, layer_2d):
+        config = layer_2d.get_config()
+        weights = layer_2d.get_weights()
+        depthwise, pointwise = weights[0], weights[1]
+        kh, kw, channels, multiplier = depthwise.shape
+        time_kernel = self._time_kernel_for(layer_2d, (kh, kw))
+        depthwise_apply = self._conv3d(
+            layer_2d, f"{layer_2d.name}_depthwise", channels * multiplier,
+            depthwise.reshape(kh, kw, 1, channels * multiplier), None, channels, None,
+            time_kernel, config)
+        pointwise_config = dict(config, padding="valid", strides=(1, 1), dilation_rate=(1, 1),
+                                kernel_regularizer=config.get("pointwise_regularizer"))
+        pointwise_apply = self._conv3d(
+            layer_2d, f"{layer_2d.name}_pointwise", config["filters"], pointwise,
+            weights[2] if config["use_bias"] else None, 1, config["activation"], 1,
+            pointwise_config)
+
+        def apply(inputs):
+            return pointwise_apply(depthwise_apply(inputs))
+
+        apply.temporal_radius = depthwise_apply.temporal_radius
+        return apply
+
+    # Spatial-only layers -----------------------------------------------------------------
+
+    def _inflate_maxpooling2d(self, layer_2d):
+        return self._pooling3d(layer_2d, keras.layers.MaxPooling3D)
+
+    def _inflate_averagepooling2d(self, layer_2d):
+        return self._pooling3d(layer_2d, keras.layers.AveragePooling3D)
+
+    def _pooling3d(self, layer_2d, cls):
+        config = layer_2d.get_config()
+        strides = config["strides"] or config["pool_size"]
+        return cls((1,) + tuple(config["pool_size"]), strides=(1,) + tuple(strides),
+                   padding=config["padding"], name=layer_2d.name)
+
+    def _inflate_globalaveragepooling2d(self, layer_2d):
+        return self._global_pooling(layer_2d, "average")
+
+    def _inflate_globalmaxpooling2d(self, layer_2d):
+        return self._global_pooling(layer_2d, "max")
+
+    def _global_pooling(self, layer_2d, mode):
+        pooling = GlobalSpatialPooling(mode, name=layer_2d.name)
+        if not layer_2d.get_config().get("keepdims"):
+            return pooling
+        reshape = keras.layers.Reshape((-1, 1, 1, layer_2d.output.shape[-1]),
+                                       name=f"{layer_2d.name}_keepdims")
+        return lambda inputs: reshape(pooling(inputs))
+
+    def _inflate_flatten(self, layer_2d):
+        features = layer_2d.input.shape[1:]
+        if any(size is None for size in features):
+            raise ValueError(f"Cannot inflate Flatten layer {layer_2d.name!r}: its input "
+                             f"shape {tuple(layer_2d.input.shape)} is not static. "
+                             f"Received: layer={layer_2d.name}")
+        return keras.layers.Reshape((-1, math.prod(features)), name=layer_2d.name)
+
+    def _inflate_zeropadding2d(self, layer_2d):
+        padding = tuple(tuple(p) for p in layer_2d.get_config()["padding"])
+        return keras.layers.ZeroPadding3D(((0, 0),) + padding, name=layer_2d.name)
+
+    def _inflate_cropping2d(self, layer_2d):
+        cropping = tuple(tuple(c) for c in layer_2d.get_config()["cropping"])
+        return keras.layers.Cropping3D(((0, 0),) + cropping, name=layer_2d.name)
+
+    def _inflate_spatialdropout2d(self, layer_2d):
+        # Drops whole feature maps of a frame, independently per frame.
+        return keras.layers.Dropout(layer_2d.rate, noise_shape=(None, None, 1, 1, None),
+                                    name=layer_2d.name)
+
+    def _inflate_per_frame(self, layer_2d):
+        config = layer_2d.get_config()
+        rank_2d = len(layer_2d.input.shape) if not isinstance(layer_2d.input, list) else \
+            len(layer_2d.input[0].shape)
+        for key in ("axis",):
+            axis = config.get(key)
+            if isinstance(axis, int) and axis >= 0:
+                if axis == 0:
+                    raise ValueError(f"Cannot inflate layer {layer_2d.name!r} of class "
+                                     f"{type(layer_2d).__name__}: it acts on the batch axis. "
+                                     f"Received: axis={axis}")
+                config[key] = axis + 1 if axis < rank_2d else axis
+            elif isinstance(axis, (list, tuple)):
+                config[key] = [a + 1 if a > 0 else a for a in axis]
+        if config.get("noise_shape") is not None:
+            config["noise_shape"] = (config["noise_shape"][0], None) + \
+                tuple(config["noise_shape"][1:])
+        layer_3d = type(layer_2d).from_config(config)
+        weights = layer_2d.get_weights()
+
+        def apply(*args, **kwargs):
+            outputs = layer_3d(*args, **kwargs)
+            if weights:
+                layer_3d.set_weights(weights)
+            return outputs
+
+        return apply
+
+
+def _check_channels_last(layer_2d):
+    data_format = getattr(layer_2d, "data_format", None)
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"Cannot inflate layer {layer_2d.name!r} of class "
+                         f"{type(layer_2d).__name__}: only channels_last is supported. "
+                         f"Received: data_format={data_format}")
+
+
+def _same_padding(layer_2d, kernel_size, strides, dilation):
+    """Explicit (before, after) pads per spatial axis equal to TF's "same" padding."""
+    pads = []
+    for axis, (k, s, d) in enumerate(zip(kernel_size, strides, dilation)):
+        effective = (k - 1) * d + 1
+        if s == 1:
+            total = effective - 1
+        else:
+            size = layer_2d.input.shape[1 + axis]
+            if size is None:
+                raise ValueError(f"Replicate temporal padding of strided 'same' layer "
+                                 f"{layer_2d.name!r} needs a static spatial input size. "
+                                 f"Received: input_shape={tuple(layer_2d.input.shape)}")
+            total = max((math.ceil(size / s) - 1) * s + effective - size, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
