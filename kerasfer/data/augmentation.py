@@ -1,0 +1,227 @@
+"""Video-consistent augmentation: one random draw per clip, applied to all its frames.
+
+Thesis 2.2.3.2: "horizontal flip with 0.5 rate, random rotation between -20 and 20
+degrees, random crop of the image with half spatial size, color jitter with brightness,
+contrast and saturation and hue (0.2, 0.2, 0.2, 0.1) … consistent across all frames
+within a video sample. Frames are resized to 112 × 112."
+
+Every op is a function dict → dict on one clip. Keys:
+
+- `frames`: float32 `(frames, height, width, channels)` in [0, 1], channels 1 or 3.
+- `seed`: int64 `(2,)` stateless seed of the clip (`kerasfer.data.clip_indices.clip_seed`);
+  each op folds in its own stream id, so the draws do not depend on which ops run.
+- `warp`: float32 `(3, 3)` (optional; identity when absent). The geometric ops do not
+  resample: they compose a map from output to input coordinates, in centred normalised
+  coordinates (x, y ∈ [-1, 1], x to the right, y down), and `apply_warp` resamples once
+  (rotation + crop + flip + resize in one bilinear pass, no intermediate blur).
+
+The geometric ops follow the order of the reference pipeline (rotate → crop → flip →
+resize): each right-multiplies `warp` by its own output→input map.
+"""
+
+from __future__ import annotations
+
+import math
+
+from kerasfer.data.clip_indices import sub_seed
+
+FLIP_STREAM = 11
+ROTATION_STREAM = 12
+CROP_STREAM = 13
+JITTER_STREAM = 14
+
+# ITU-R 601 luma, as torchvision's rgb_to_grayscale.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _warp(example):
+    tf = _tf()
+    if "warp" in example:
+        return example["warp"]
+    return tf.eye(3, dtype=tf.float32)
+
+
+def _compose(example, matrix):
+    example = dict(example)
+    example["warp"] = _tf().linalg.matmul(_warp(example), matrix)
+    return example
+
+
+def random_horizontal_flip(example, probability=0.5):
+    """Mirrors the clip left↔right with `probability` (keys: `seed`, `warp`)."""
+    tf = _tf()
+    draw = tf.random.stateless_uniform([], sub_seed(example["seed"], FLIP_STREAM))
+    sign = tf.where(draw < probability, -1.0, 1.0)
+    flip = tf.linalg.diag(tf.stack([sign, 1.0, 1.0]))
+    return _compose(example, flip)
+
+
+def random_rotation(example, max_degrees=20.0):
+    """Rotates the clip about its centre by θ ~ U(−max_degrees, max_degrees).
+
+    Keys: `frames` (for the aspect ratio), `seed`, `warp`. The rotation is in pixel space,
+    so non-square frames are rotated, not sheared.
+    """
+    tf = _tf()
+    angle = tf.random.stateless_uniform(
+        [], sub_seed(example["seed"], ROTATION_STREAM), -max_degrees, max_degrees)
+    angle = angle * (math.pi / 180.0)
+    shape = tf.shape(example["frames"])
+    # Normalised → pixel-proportional coordinates: x · W/2, y · H/2 (up to one factor).
+    aspect = tf.cast(shape[2], tf.float32) / tf.cast(shape[1], tf.float32)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    rotation = tf.reshape(tf.stack([
+        cos, -sin / aspect, 0.0,
+        sin * aspect, cos, 0.0,
+        0.0, 0.0, 1.0]), [3, 3])
+    return _compose(example, rotation)
+
+
+def random_crop(example, crop_fraction=0.5):
+    """Takes a window of `crop_fraction` × the side at a uniform random position.
+
+    Thesis 2.2.3.2 "random crop of the image with half spatial size": the window's height
+    and width are `crop_fraction` of the frame's (0.5 = half the side, as a 224 → 112
+    random crop); `apply_warp` then resizes it to the output size. Keys: `seed`, `warp`.
+    """
+    tf = _tf()
+    if not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(f"`crop_fraction` must be in (0, 1]. Received: "
+                         f"crop_fraction={crop_fraction}")
+    centre = tf.random.stateless_uniform(
+        [2], sub_seed(example["seed"], CROP_STREAM), -(1.0 - crop_fraction), 1.0 - crop_fraction)
+    crop = tf.reshape(tf.stack([
+        crop_fraction, 0.0, centre[0],
+        0.0, crop_fraction, centre[1],
+        0.0, 0.0, 1.0]), [3, 3])
+    return _compose(example, crop)
+
+
+def apply_warp(example, image_size, fill_value=0.0):
+    """Resamples `frames` through `warp` to `(frames, image_size, image_size, channels)`.
+
+    One bilinear `ImageProjectiveTransformV3` for the whole clip; pixels that come from
+    outside the frame (rotation corners) are `fill_value` (black, as PIL's rotate). Removes
+    `warp` from the dict.
+    """
+    tf = _tf()
+    frames = example["frames"]
+    shape = tf.shape(frames)
+    height = tf.cast(shape[1], tf.float32)
+    width = tf.cast(shape[2], tf.float32)
+    size = float(image_size)
+    # Output pixel index → normalised: u = (2i + 1) / S − 1; normalised → input index:
+    # i = ((u + 1) · W − 1) / 2. Integer indices are pixel centres in the kernel.
+    to_normalised = tf.constant([[2.0 / size, 0.0, 1.0 / size - 1.0],
+                                 [0.0, 2.0 / size, 1.0 / size - 1.0],
+                                 [0.0, 0.0, 1.0]], tf.float32)
+    to_input = tf.reshape(tf.stack([
+        width / 2.0, 0.0, (width - 1.0) / 2.0,
+        0.0, height / 2.0, (height - 1.0) / 2.0,
+        0.0, 0.0, 1.0]), [3, 3])
+    matrix = tf.linalg.matmul(tf.linalg.matmul(to_input, _warp(example)), to_normalised)
+    matrix = matrix / matrix[2, 2]
+    transform = tf.reshape(matrix, [9])[:8][tf.newaxis]
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=frames, transforms=transform,
+        output_shape=tf.constant([image_size, image_size], tf.int32),
+        fill_value=tf.constant(fill_value, tf.float32), interpolation="BILINEAR",
+        fill_mode="CONSTANT")
+    example = dict(example)
+    example.pop("warp", None)
+    example["frames"] = tf.ensure_shape(
+        warped, [frames.shape[0], image_size, image_size, frames.shape[-1]])
+    return example
+
+
+def _grey(frames):
+    tf = _tf()
+    if frames.shape[-1] == 1:
+        return frames
+    return tf.reduce_sum(frames * tf.constant(LUMA, tf.float32), axis=-1, keepdims=True)
+
+
+def color_jitter(example, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1):
+    """torchvision-style ColorJitter with one draw per clip (keys: `frames`, `seed`).
+
+    Factors b, c, s ~ U(1 − x, 1 + x), hue shift h ~ U(−hue, hue) of the colour circle,
+    applied in a fixed order: `x·b`; contrast `(x − m)·c + m` with m the mean grey level
+    of each frame; saturation `(x − g)·s + g` with g the grey image; hue rotation; each
+    clipped to [0, 1]. Grey clips (1 channel) get brightness and contrast only.
+    """
+    tf = _tf()
+    frames = example["frames"]
+    seeds = tf.random.experimental.stateless_split(
+        sub_seed(example["seed"], JITTER_STREAM), num=4)
+
+    def factor(index, amount):
+        return tf.random.stateless_uniform([], seeds[index], 1.0 - amount, 1.0 + amount)
+
+    if brightness:
+        frames = tf.clip_by_value(frames * factor(0, brightness), 0.0, 1.0)
+    if contrast:
+        mean = tf.reduce_mean(_grey(frames), axis=[1, 2, 3], keepdims=True)
+        frames = tf.clip_by_value((frames - mean) * factor(1, contrast) + mean, 0.0, 1.0)
+    if frames.shape[-1] == 3:
+        if saturation:
+            grey = _grey(frames)
+            frames = tf.clip_by_value((frames - grey) * factor(2, saturation) + grey, 0.0, 1.0)
+        if hue:
+            delta = tf.random.stateless_uniform([], seeds[3], -hue, hue)
+            frames = tf.clip_by_value(tf.image.adjust_hue(frames, delta), 0.0, 1.0)
+    example = dict(example)
+    example["frames"] = frames
+    return example
+
+
+def resize_frames(frames, image_size):
+    """Bilinear resize of `(frames, height, width, channels)` to `image_size` (no
+    augmentation): the clean clip, the evaluation videos."""
+    tf = _tf()
+    shape = tf.shape(frames)
+    resized = tf.cond(
+        tf.logical_and(tf.equal(shape[1], image_size), tf.equal(shape[2], image_size)),
+        lambda: frames,
+        lambda: tf.image.resize(frames, [image_size, image_size], method="bilinear",
+                                antialias=True))
+    return tf.ensure_shape(resized, [frames.shape[0], image_size, image_size, frames.shape[-1]])
+
+
+def augment_clip(example, image_size, flip_probability=0.5, max_rotation_degrees=20.0,
+                 crop_fraction=0.5, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1):
+    """The thesis augmentation (2.2.3.2) of one clip, the same for all its frames.
+
+    Args:
+        example: dict with `frames` float32 `(frames, height, width, channels)` in [0, 1]
+            and `seed` int64 `(2,)`.
+        image_size: int. Output side, e.g. 112.
+        flip_probability: float. Defaults to 0.5.
+        max_rotation_degrees: float. Defaults to 20.0.
+        crop_fraction: float. Crop side / frame side. Defaults to 0.5.
+        brightness, contrast, saturation, hue: float. ColorJitter amounts. Default to
+            0.2, 0.2, 0.2, 0.1.
+
+    Returns:
+        the dict with `frames` float32 `(frames, image_size, image_size, channels)` in [0, 1].
+
+    Example:
+
+    >>> clip = {"frames": tf.random.uniform([16, 128, 128, 3]),
+    ...         "seed": tf.constant([0, 1], tf.int64)}
+    >>> augment_clip(clip, 112)["frames"].shape
+    TensorShape([16, 112, 112, 3])
+    """
+    if max_rotation_degrees:
+        example = random_rotation(example, max_rotation_degrees)
+    if crop_fraction < 1.0:
+        example = random_crop(example, crop_fraction)
+    if flip_probability:
+        example = random_horizontal_flip(example, flip_probability)
+    example = apply_warp(example, image_size)
+    return color_jitter(example, brightness, contrast, saturation, hue)
