@@ -1,6 +1,13 @@
 """tf.data pipeline, augmentation, clip samplers, folds and synthetic videos."""
 
 from kerasfer.data.read_videos import read_videos
+from kerasfer.data.augmentation import augment_clip
+from kerasfer.data.clip_dataset import training_dataset
+from kerasfer.data.clip_indices import clip_frame_indices
+from kerasfer.data.clip_plan import ClipPlan
+from kerasfer.data.dataset_index import DatasetIndex
+from kerasfer.data.evaluation_dataset import evaluation_dataset
+from kerasfer.data.normalization import normalize_frames
 from kerasfer.data.sampling import LabelGuidedSampler
 from kerasfer.data.sampling import ReinforceSampler
 from kerasfer.data.sampling import ScoreTable
