@@ -53,7 +53,7 @@ class BioVid:
             on_error: callable `(item_id, LabelError)` or None. Receives files whose name does
                 not follow `<subject>-<class>-<n>.mp4`; None raises.
         """
-        items = []
+        items, videos = [], 0
         for subject in visible_entries(self.root):
             folder = os.path.join(self.root, subject)
             if not os.path.isdir(folder):
@@ -62,6 +62,7 @@ class BioVid:
                 path = os.path.join(folder, name)
                 if not is_video_file(path):
                     continue
+                videos += 1
                 stem = os.path.splitext(name)[0]
                 item_id = f"{subject}/{stem}"
                 match = _NAME.match(stem)
@@ -73,7 +74,7 @@ class BioVid:
                     continue
                 items.append(VideoItem(path=path, video_id=item_id, label_name=match["label"],
                                        subject=subject))
-        if not items:
+        if not videos:
             raise LabelError(self.root, "no videos found in `<subject>/<subject>-<class>-<n>.mp4`",
                              "point --source biovid: to BioVid Part A (the folder holding video/)")
         return items

@@ -90,7 +90,7 @@ class UnbcMcMaster:
             on_error: callable `(item_id, LabelError)` or None. Receives sequences whose
                 label files are missing or unreadable; None raises.
         """
-        items = []
+        items, sequences = [], 0
         for subject in visible_entries(self.images):
             subject_dir = os.path.join(self.images, subject)
             if not os.path.isdir(subject_dir):
@@ -102,6 +102,7 @@ class UnbcMcMaster:
                 frames = image_files(path)
                 if not frames:
                     continue
+                sequences += 1
                 item_id = f"{subject}/{sequence}"
                 try:
                     label = self._label(subject, sequence)
@@ -112,7 +113,7 @@ class UnbcMcMaster:
                 items.append(VideoItem(path=path, video_id=item_id, label_name=label,
                                        subject=subject, is_frame_folder=True,
                                        frame_labels=frame_labels, fps=self.fps))
-        if not items:
+        if not sequences:
             raise LabelError(self.images, "no frame sequences found in "
                              "`Images/<subject>/<sequence>/*.png`",
                              "point --source unbc: to the UNBC-McMaster archive folder")
