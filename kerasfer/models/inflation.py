@@ -25,7 +25,8 @@ model's output on that frame. No temporal stride and no temporal pooling are int
 entry per input frame and any number of frames is accepted.
 
 Temporal padding. `temporal_padding="zero"` (the default) is the padding of I3D, C3D and of
-the thesis' i3D-VGG16: it is folded into the convolution (no extra copy, fastest). With
+the thesis' i3D-VGG16, so models and weights stay comparable with theirs; it is one zero pad
+per layer that TF's graph optimiser and XLA fuse into the convolution (fastest). With
 "repeat" kernels the frames at the borders then see fewer copies of themselves, so on a
 boring video only the frames at least `temporal_radius` = Σ⌊T/2⌋ (over the inflated layers
 of the deepest path; 13 for i3D-VGG16) away from both ends equal the 2D output; the border
@@ -224,19 +225,29 @@ class _Inflater:
         strides = (1,) + tuple(config["strides"])
         dilation = (1,) + tuple(config["dilation_rate"])
         pad = (time_kernel - 1) // 2
+        spatial_pads = ((0, 0), (0, 0))
+        if spatial_padding == "same":
+            spatial_pads = _same_padding(layer_2d, (kh, kw), strides[1:], dilation[1:],
+                                         required=self.temporal_padding == "replicate")
         layers = []
-        if pad and (self.temporal_padding == "replicate" or spatial_padding == "valid"):
-            # Conv3D's "same" pads every axis alike; pad time explicitly, then pad space
-            # explicitly exactly as TF's "same" would (more after than before when odd).
-            layers.append(TemporalPadding(pad, self.temporal_padding, name=f"{name}_tpad"))
-            if spatial_padding == "same":
-                pads = _same_padding(layer_2d, (kh, kw), strides[1:], dilation[1:])
-                if any(any(p) for p in pads):
-                    layers.append(keras.layers.ZeroPadding3D(((0, 0),) + pads,
-                                                             name=f"{name}_spad"))
-            spatial_padding = "valid"
+        if spatial_pads is None:
+            # Strided "same" on an unknown spatial size: only Conv3D's own "same" padding
+            # (zero, also in time) can express it.
+            conv_padding = "same"
+        else:
+            # Explicit padding + "valid" convolution. Never Conv3D(padding="same") after a
+            # pad: TF 2.21's graph optimiser folds Pad → Conv3D(SAME) into a VALID
+            # convolution (wrong shapes in predict / tf.function; eager and XLA are right).
+            conv_padding = "valid"
+            temporal_pads = (pad, pad)
+            if pad and self.temporal_padding == "replicate":
+                layers.append(TemporalPadding(pad, "replicate", name=f"{name}_tpad"))
+                temporal_pads = (0, 0)
+            pads = (temporal_pads,) + spatial_pads
+            if any(any(p) for p in pads):
+                layers.append(keras.layers.ZeroPadding3D(pads, name=f"{name}_pad"))
         conv = keras.layers.Conv3D(
-            filters, (time_kernel, kh, kw), strides=strides, padding=spatial_padding,
+            filters, (time_kernel, kh, kw), strides=strides, padding=conv_padding,
             dilation_rate=dilation, groups=groups, activation=activation,
             use_bias=bias is not None, kernel_regularizer=config.get("kernel_regularizer"),
             bias_regularizer=config.get("bias_regularizer"), name=name)
@@ -381,8 +392,11 @@ def _check_channels_last(layer_2d):
                          f"Received: data_format={data_format}")
 
 
-def _same_padding(layer_2d, kernel_size, strides, dilation):
-    """Explicit (before, after) pads per spatial axis equal to TF's "same" padding."""
+def _same_padding(layer_2d, kernel_size, strides, dilation, required):
+    """Explicit (before, after) pads per spatial axis equal to TF's "same" padding.
+
+    Returns None when a strided axis has an unknown size (and `required` is False).
+    """
     pads = []
     for axis, (k, s, d) in enumerate(zip(kernel_size, strides, dilation)):
         effective = (k - 1) * d + 1
@@ -391,6 +405,8 @@ def _same_padding(layer_2d, kernel_size, strides, dilation):
         else:
             size = layer_2d.input.shape[1 + axis]
             if size is None:
+                if not required:
+                    return None
                 raise ValueError(f"Replicate temporal padding of strided 'same' layer "
                                  f"{layer_2d.name!r} needs a static spatial input size. "
                                  f"Received: input_shape={tuple(layer_2d.input.shape)}")
