@@ -37,6 +37,10 @@ class SyntheticConfig:
     image_size: int = 32
     min_frames: int = 24
     max_frames: int = 48
+    apex_fraction: float = 0.2
+    seed: int = 0
+    class_names: list = dataclasses.field(
+        default_factory=lambda: ["Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise"])
 
 
 @dataclasses.dataclass
@@ -66,8 +70,8 @@ class ModelConfig:
     name: str = "c3d"
     kwargs: dict = dataclasses.field(default_factory=lambda: {"width": 8})
     input_dropout: float = 0.0
-    feature_dropout: float = 0.0
-    head_layers: list = dataclasses.field(default_factory=list)
+    feature_dropout: typing.Optional[float] = None
+    head_layers: list = dataclasses.field(default_factory=lambda: ["classifier", "temporal_pooling"])
 
 
 @dataclasses.dataclass
@@ -87,12 +91,12 @@ class TrainConfig:
     restart_multiplier: float = 1.0
     gradient_accumulation_steps: int = 1
     class_weights: str = "none"
-    label_smoothing: float = 0.0
     early_stopping_patience: int = 10
     monitor: str = "val_accuracy"
     mixed_precision: bool = False
     jit_compile: bool = False
     devices: list = dataclasses.field(default_factory=list)
+    logical_cpu_devices: int = 0
     steps_per_execution: int = 1
     verbose: int = 1
 
@@ -141,7 +145,7 @@ CHOICES = {
     "train.optimizer": ("sgd", "adam", "adamw"),
     "train.schedule": ("constant", "step", "cosine_restarts"),
     "train.class_weights": ("none", "balanced"),
-    "train.monitor": ("val_accuracy", "val_loss"),
+    "train.monitor": ("val_accuracy", "val_loss", "val_video_accuracy"),
     "sampler.kind": ("softmax", "uniform", "reinforce", "label_guided"),
     "sampler.score_source": ("clean", "training_pass"),
     "eval.split": ("validation", "test", "train"),
@@ -315,7 +319,8 @@ def validate(config):
         ("train.gradient_accumulation_steps", config.train.gradient_accumulation_steps >= 1,
          "at least 1"),
         ("model.input_dropout", 0.0 <= config.model.input_dropout < 1.0, "in [0, 1)"),
-        ("model.feature_dropout", 0.0 <= config.model.feature_dropout < 1.0, "in [0, 1)"),
+        ("model.feature_dropout", config.model.feature_dropout is None
+         or 0.0 <= config.model.feature_dropout < 1.0, "in [0, 1) or null"),
         ("sampler.sampling_temperature", config.sampler.sampling_temperature >= 0, ">= 0"),
         ("sampler.warmup_epochs", config.sampler.warmup_epochs >= 0, ">= 0"),
         ("sampler.exploration_epochs", config.sampler.exploration_epochs >= 0, ">= 0"),

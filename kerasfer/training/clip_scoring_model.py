@@ -1,0 +1,157 @@
+"""`ClipScoringModel`: trains on clips and records each clip's target-class score.
+
+Thesis Algorithm 3.1 and Section 3.2.3.2: for every training clip, the score of the correct
+class, `w_{x,t} = f(x_t)[y]`, is computed on a *clean* copy of the clip (no augmentation,
+no dropout, batch-norm in inference mode) **before** the gradient step on the augmented copy
+("Evaluating the clip right after training on it would bias the distributions toward
+rewarding most fitted clips", Section 3.2.4). With `score_source="training_pass"` the logit
+of the augmented training forward pass is used instead (cheaper; thesis Table 3.8).
+
+Scores are scattered by `video_index` into three per-epoch buffer variables created with
+`synchronization="on_read", aggregation="sum"`: under `tf.distribute.MirroredStrategy` each
+replica writes the videos of its share of the batch into its own copy, and reading the
+buffer at the end of the epoch sums the copies, so the sampler sees exactly one score per
+video whatever the number of devices. TensorFlow backend only (the training loop is
+`tf.distribute`-based).
+
+Batches are dicts from `kerasfer.data.training_dataset` (wrapped by `prepare` as
+`(dict, label)` pairs, the structure Keras' symbolic build expects):
+`clip` `(batch, F, H, W, C)` float, `clean_clip` (same), `label` `(batch,)` int,
+`video_index` `(batch,)` int, `start` `(batch,)` int.
+
+Example:
+
+>>> scoring = ClipScoringModel(network, num_videos=len(train_records))
+>>> scoring.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(
+...     from_logits=True), metrics=["accuracy"])
+>>> scoring.reset_score_buffers()
+>>> scoring.fit(ClipScoringModel.prepare(dataset), epochs=1)
+>>> scores, starts, seen = scoring.read_score_buffers()
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+SCORE_SOURCES = ("clean", "training_pass")
+
+
+class ClipScoringModel(keras.Model):
+    """Wraps a clip classifier; its `train_step` scores clean clips before the update.
+
+    Args:
+        network: keras.Model. Maps `(batch, F, H, W, C)` clips to logits `(batch, classes)`.
+        num_videos: int. Training videos (rows of the score buffers).
+        score_source: str. `"clean"` (thesis 3.2.3.2) or `"training_pass"` (Table 3.8).
+            Defaults to `"clean"`.
+        input_dropout: float. Dropout rate on the input clip during training (thesis
+            2.2.3.4 used 0.3). Defaults to 0.0.
+        class_weights: sequence of float or None. Loss weight of each class. Defaults to None.
+    """
+
+    def __init__(self, network, num_videos, score_source="clean", input_dropout=0.0,
+                 class_weights=None, **kwargs):
+        super().__init__(**kwargs)
+        if score_source not in SCORE_SOURCES:
+            raise ValueError(f"score_source must be one of {SCORE_SOURCES}. "
+                             f"Received: score_source={score_source!r}")
+        if int(num_videos) < 1:
+            raise ValueError(f"num_videos must be at least 1. Received: num_videos={num_videos}")
+        self.network = network
+        self.num_videos = int(num_videos)
+        self.score_source = score_source
+        self.input_dropout = float(input_dropout)
+        self.dropout_layer = (keras.layers.Dropout(self.input_dropout, name="input_dropout")
+                              if self.input_dropout else None)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+
+        def buffer(name, dtype):
+            return keras.Variable(np.zeros([self.num_videos]), dtype=dtype, trainable=False,
+                                  name=name, synchronization="on_read", aggregation="sum")
+
+        self.epoch_scores = buffer("epoch_scores", "float32")
+        self.epoch_starts = buffer("epoch_starts", "int32")
+        self.epoch_seen = buffer("epoch_seen", "int32")
+
+    def call(self, inputs, training=False):
+        if isinstance(inputs, dict):
+            inputs = inputs["clip"]
+        return self.network(inputs, training=training)
+
+    def _sample_weight(self, label):
+        if self.class_weights is None:
+            return None
+        return tf.gather(tf.constant(self.class_weights, tf.float32), label)
+
+    def _target_logit(self, logits, label):
+        logits = tf.cast(logits, tf.float32)
+        return tf.gather(logits, tf.cast(label, tf.int32), axis=1, batch_dims=1)
+
+    def _record(self, video_index, start, scores):
+        index = tf.cast(tf.reshape(video_index, [-1, 1]), tf.int32)
+        # Each replica writes only its own rows; other rows keep their zeros so the
+        # cross-replica SUM at read time is the one score of every video.
+        for variable, values in ((self.epoch_scores, scores),
+                                 (self.epoch_starts, tf.cast(start, tf.int32)),
+                                 (self.epoch_seen, tf.ones_like(tf.cast(start, tf.int32)))):
+            local = variable.value
+            if variable is self.epoch_seen:
+                local.assign(tf.tensor_scatter_nd_add(local, index, values))
+            else:
+                local.assign(tf.tensor_scatter_nd_update(local, index, values))
+
+    @staticmethod
+    def prepare(dataset):
+        """Maps dict batches to `(features, label)` pairs, the structure Keras' fit expects."""
+        return dataset.map(lambda features: (features, features["label"]))
+
+    def train_step(self, data):
+        data = data[0] if isinstance(data, tuple) else data
+        clip, label = data["clip"], data["label"]
+        if self.score_source == "clean":
+            clean_logits = self.network(data["clean_clip"], training=False)
+            scores = self._target_logit(tf.stop_gradient(clean_logits), label)
+        sample_weight = self._sample_weight(label)
+        inputs = self.dropout_layer(clip, training=True) if self.dropout_layer else clip
+        trainable = self.network.trainable_variables
+        with tf.GradientTape() as tape:
+            logits = self.network(inputs, training=True)
+            loss = self.compute_loss(x=clip, y=label, y_pred=logits,
+                                     sample_weight=sample_weight, training=True)
+            self._loss_tracker.update_state(
+                loss, sample_weight=tf.shape(tf.nest.flatten(clip)[0])[0])
+            scaled_loss = self.optimizer.scale_loss(loss)
+        if self.score_source == "training_pass":
+            scores = self._target_logit(tf.stop_gradient(logits), label)
+        gradients = tape.gradient(scaled_loss, trainable)
+        self.optimizer.apply(gradients, trainable)
+        self._record(data["video_index"], data["start"], scores)
+        return self.compute_metrics(clip, label, logits, sample_weight=sample_weight)
+
+    def test_step(self, data):
+        data = data[0] if isinstance(data, tuple) else data
+        clip, label = data["clip"], data["label"]
+        logits = self.network(clip, training=False)
+        loss = self.compute_loss(x=clip, y=label, y_pred=logits, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(clip)[0])
+        return self.compute_metrics(clip, label, logits, sample_weight=None)
+
+    def predict_step(self, data):
+        data = data[0] if isinstance(data, tuple) else data
+        clip = data["clip"] if isinstance(data, dict) else data
+        return self.network(clip, training=False)
+
+    def reset_score_buffers(self):
+        """Zeroes the per-epoch buffers (call before an epoch)."""
+        for variable in (self.epoch_scores, self.epoch_starts, self.epoch_seen):
+            variable.assign(np.zeros([self.num_videos], variable.dtype))
+
+    def read_score_buffers(self):
+        """Returns `(scores float32, starts int32, seen int32)`, each `(num_videos,)`.
+
+        Read outside a replica context, the SUM aggregation adds every replica's copy.
+        """
+        return tuple(keras.ops.convert_to_numpy(v.value) for v in
+                     (self.epoch_scores, self.epoch_starts, self.epoch_seen))

@@ -1,0 +1,344 @@
+"""`Experiment`: wires a config to data, model, sampler, callbacks and `fit`.
+
+The run directory (`config.run_dir`) receives `config.yaml` (resolved config),
+`splits.json` (train / validation video ids), `logs/` (TensorBoard), `checkpoints/`
+(atomic, with the sampler state), `best_model.keras`, then `evaluation/` and `export/` when
+`kerasfer.evaluation` / `kerasfer.export` are installed. Rerunning with the same run
+directory resumes from the last checkpoint (same sampler state, same split).
+
+Example:
+
+>>> experiment = Experiment(load_config("configs/cpu_tiny.yaml", ["train.epochs=3"]))
+>>> summary = experiment.run()
+>>> summary["best"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import warnings
+
+from kerasfer import schema
+from kerasfer.config import save_config, to_dict
+from kerasfer.errors import ConfigError
+from kerasfer.training.strategy import make_strategy, set_mixed_precision, set_seeds
+
+
+def synthetic_cache_dir(synthetic_config):
+    """Returns the cache directory of a synthetic dataset (`$KERASFER_CACHE` or ~/.cache)."""
+    root = os.environ.get("KERASFER_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "kerasfer")
+    key = hashlib.sha1(json.dumps(to_dict(synthetic_config), sort_keys=True).encode())
+    return os.path.join(root, f"synthetic-{key.hexdigest()[:12]}")
+
+
+def prepare_data_dir(config):
+    """Returns `data.dir`, generating the synthetic dataset into its cache when empty."""
+    if config.data.dir:
+        return config.data.dir
+    from kerasfer.data.synthetic import write_synthetic_dataset
+
+    synthetic = config.data.synthetic
+    out_dir = synthetic_cache_dir(synthetic)
+    return write_synthetic_dataset(
+        out_dir, num_videos=synthetic.num_videos, num_subjects=synthetic.num_subjects,
+        class_names=tuple(synthetic.class_names), image_size=synthetic.image_size,
+        min_frames=synthetic.min_frames, max_frames=synthetic.max_frames,
+        apex_fraction=synthetic.apex_fraction, seed=synthetic.seed)
+
+
+def _stratified_subject_split(records, validation_fraction, seed):
+    # Fallback when kerasfer.data.folds is not installed: subject-independent, stratified
+    # by label through scikit-learn's StratifiedGroupKFold.
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = max(2, int(round(1.0 / validation_fraction)))
+    labels = [r["label"] for r in records]
+    groups = [r.get("subject") or r["id"] for r in records]
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    train, validation = next(splitter.split(records, labels, groups))
+    return ([records[i]["id"] for i in train], [records[i]["id"] for i in validation])
+
+
+def make_splits(index, data_config, seed):
+    """Returns `{"train": [ids], "validation": [ids], "test": [ids]}` for the config."""
+    records = index.records
+    given = {name: [r["id"] for r in records if r.get("split") == name]
+             for name in ("train", "validation", "test")}
+    if data_config.split == "given":
+        if not given["train"]:
+            raise ConfigError("data.split", "no record has split 'train'",
+                              "use data.split=stratified, loso or kfold")
+        return given
+    pool = [r for r in records if r.get("split") not in ("test",)]
+    try:
+        from kerasfer.data import folds
+    except ImportError:
+        folds = None
+    if folds is not None and hasattr(folds, "make_split"):
+        split = folds.make_split(pool, strategy=data_config.split,
+                                 validation_fraction=data_config.validation_fraction,
+                                 num_folds=data_config.num_folds, fold=data_config.fold, seed=seed)
+        return {"train": list(split["train"]), "validation": list(split["validation"]),
+                "test": given["test"]}
+    if data_config.split != "stratified":
+        raise ConfigError("data.split", f"{data_config.split!r} needs kerasfer.data.folds",
+                          "use data.split=stratified")
+    train, validation = _stratified_subject_split(pool, data_config.validation_fraction, seed)
+    return {"train": train, "validation": validation, "test": given["test"]}
+
+
+def load_or_make_splits(run_dir, index, config):
+    """Reuses `run_dir/splits.json` (resume) or makes and saves the split."""
+    path = os.path.join(run_dir, "splits.json")
+    if config.data.splits_file:
+        path_in = config.data.splits_file
+        if not os.path.exists(path_in):
+            raise ConfigError(path_in, "splits file not found", "check data.splits_file")
+        with open(path_in, encoding="utf-8") as handle:
+            splits = json.load(handle)
+    elif os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            splits = json.load(handle)
+    else:
+        splits = make_splits(index, config.data, config.seed)
+    for name in ("train", "validation"):
+        if not splits.get(name):
+            raise ConfigError(path, f"the {name} split is empty",
+                              "use more videos or another data.split")
+    schema.write_json_atomic(path, splits)
+    return splits
+
+
+def build_sampler(config, train_records, index):
+    """Returns the sampler of `config.sampler` for the training records."""
+    from kerasfer.data.sampling import (
+        LabelGuidedSampler,
+        ReinforceSampler,
+        TemporalStochasticSoftmaxSampler,
+    )
+
+    s, lengths, f = config.sampler, [int(r["frames_kept"]) for r in train_records], config.data.clip_length
+    if s.kind == "softmax":
+        return TemporalStochasticSoftmaxSampler(lengths, f, s.sampling_temperature,
+                                                s.warmup_epochs, s.exploration_epochs, config.seed)
+    if s.kind == "uniform":
+        # The thesis' "Uniform" baseline (Table 3.3): γ_s = 0 from the first epoch, without
+        # the deterministic exploration; scores are still tracked for the sampling maps.
+        return TemporalStochasticSoftmaxSampler(lengths, f, 0.0, 0, 0, config.seed)
+    if s.kind == "reinforce":
+        return ReinforceSampler(lengths, f, s.sampling_temperature, s.reinforce_learning_rate,
+                                s.reinforce_baseline_decay, s.warmup_epochs, 0, config.seed)
+    if s.kind == "label_guided":
+        return LabelGuidedSampler(read_frame_labels(index, train_records), f,
+                                  s.label_temperature, config.seed)
+    raise ConfigError("sampler.kind", f"unknown sampler {s.kind!r}",
+                      "use softmax, uniform, reinforce or label_guided")
+
+
+def read_frame_labels(index, records):
+    """Reads the frame-level labels (e.g. PSPI) of `records`, one array per video."""
+    import numpy as np
+
+    from kerasfer.data.selected_videos import selected_videos
+
+    labels = [None] * len(records)
+    for example in selected_videos(index, records):
+        labels[int(example["video_index"])] = example["frame_label"].numpy()
+    for record, value in zip(records, labels):
+        if value is None or np.all(np.isnan(value)):
+            raise ConfigError(record["id"], "video has no frame-level labels",
+                              "use sampler.kind=softmax, or a dataset built with frame labels")
+    return labels
+
+
+def build_network(config, num_classes):
+    """Builds the registry model with the clip input shape and the feature dropout."""
+    import inspect
+
+    from kerasfer.models import get_model, model_spec
+
+    kwargs = dict(config.model.kwargs)
+    parameters = inspect.signature(model_spec(config.model.name).builder).parameters
+    channels = 1 if config.data.grayscale else 3
+    if "input_shape" in parameters and "input_shape" not in kwargs:
+        kwargs["input_shape"] = (config.data.clip_length, config.data.image_size,
+                                 config.data.image_size, channels)
+    if config.model.feature_dropout is not None:
+        if "dropout_rate" not in parameters:
+            raise ConfigError("model.feature_dropout", f"model {config.model.name!r} has no "
+                              "dropout_rate argument", "leave model.feature_dropout null")
+        kwargs["dropout_rate"] = config.model.feature_dropout
+    try:
+        return get_model(config.model.name, num_classes, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("model.kwargs", f"{config.model.name}: {exc}",
+                          "fix model.kwargs (see the model's docstring)") from exc
+
+
+def class_weights(records, num_classes, mode):
+    """Balanced weights `n / (C · n_c)` of the training records, or None."""
+    if mode == "none":
+        return None
+    counts = [0] * num_classes
+    for record in records:
+        counts[int(record["label"])] += 1
+    total = sum(counts)
+    return [total / (num_classes * c) if c else 0.0 for c in counts]
+
+
+class Experiment:
+    """One training run described by an `ExperimentConfig` (see module docstring).
+
+    Args:
+        config: `kerasfer.config.ExperimentConfig`.
+        extra_callbacks: list of keras callbacks appended to the run's own. Defaults to ().
+    """
+
+    def __init__(self, config, extra_callbacks=()):
+        self.config = config
+        self.extra_callbacks = list(extra_callbacks)
+        self.run_dir = config.run_dir
+        os.makedirs(self.run_dir, exist_ok=True)
+
+    def setup(self):
+        """Builds strategy, data, sampler, model and callbacks; returns `self`."""
+        config = self.config
+        self.strategy = make_strategy(config.train.devices, config.train.logical_cpu_devices)
+        self.precision = set_mixed_precision(config.train.mixed_precision)
+        save_config(config, os.path.join(self.run_dir, "config.yaml"))
+
+        import keras
+
+        from kerasfer.data import ClipPlan, DatasetIndex, training_dataset
+        from kerasfer.training.clip_scoring_model import ClipScoringModel
+        from kerasfer.training.optimizers import build_optimizer
+
+        self.data_dir = prepare_data_dir(config)
+        self.index = DatasetIndex.load(self.data_dir)
+        self.splits = load_or_make_splits(self.run_dir, self.index, config)
+        self.train_records = self.index.select(ids=self.splits["train"])
+        self.validation_records = self.index.select(ids=self.splits["validation"])
+        self.sampler = build_sampler(config, self.train_records, self.index)
+        data = config.data
+        common = dict(clip_length=data.clip_length, batch_size=data.batch_size,
+                      normalization=data.normalization, image_size=data.image_size,
+                      grayscale=data.grayscale, cache="memory" if data.cache else None)
+        self.plan = ClipPlan(len(self.train_records))
+        self.train_dataset = training_dataset(
+            self.index, self.train_records, plan=self.plan, augment=data.augment,
+            seed=config.seed, clean_copy=config.sampler.score_source == "clean", **common)
+        self.validation_dataset = self._validation_clips(common)
+        # Seeds are set after the datasets are built: with a global TF seed set,
+        # `Dataset.shuffle(seed=<tensor>)` in training_dataset fails to trace
+        # (tf's get_seed compares the seed pair with a Python `==`).
+        set_seeds(config.seed)
+        self.steps_per_epoch = math.ceil(len(self.train_records) / data.batch_size)
+        num_classes = self.index.num_classes
+        with self.strategy.scope():
+            self.network = build_network(config, num_classes)
+            self.scoring_model = ClipScoringModel(
+                self.network, len(self.train_records), config.sampler.score_source,
+                config.model.input_dropout,
+                class_weights(self.train_records, num_classes, config.train.class_weights))
+            optimizer = build_optimizer(config.train, self.steps_per_epoch,
+                                        self.network.trainable_variables, config.model.head_layers)
+            self.scoring_model.compile(
+                optimizer=optimizer,
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                jit_compile=config.train.jit_compile,
+                steps_per_execution=config.train.steps_per_execution)
+        self.callbacks = self._callbacks()
+        return self
+
+    def _validation_clips(self, common):
+        # Three fixed, un-augmented clips per validation video (at 1/6, 1/2 and 5/6 of the
+        # possible starts): a clip-level validation that sees the whole video span.
+        import numpy as np
+
+        from kerasfer.data import ClipPlan, training_dataset
+        from kerasfer.training.clip_scoring_model import ClipScoringModel
+
+        records = self.validation_records
+        num_starts = np.array([max(int(r["frames_kept"]) - self.config.data.clip_length + 1, 1)
+                               for r in records])
+        datasets = []
+        for fraction in (1 / 6, 1 / 2, 5 / 6):
+            plan = ClipPlan(len(records))
+            plan.assign(np.floor(fraction * num_starts).astype(np.int32))
+            datasets.append(training_dataset(self.index, records, plan=plan, augment=False,
+                                             seed=self.config.seed, clean_copy=False,
+                                             shuffle=False, **common))
+        dataset = datasets[0]
+        for other in datasets[1:]:
+            dataset = dataset.concatenate(other)
+        return ClipScoringModel.prepare(dataset)
+
+    def _callbacks(self):
+        import keras
+
+        from kerasfer.training.confusion_matrix_callback import ConfusionMatrixCallback
+        from kerasfer.training.run_checkpoint import RunCheckpoint
+        from kerasfer.training.sampler_callback import ClipSamplerCallback
+        from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
+
+        log_dir = os.path.join(self.run_dir, "logs")
+        count = min(self.config.sampler.num_map_videos, len(self.train_records))
+        self.sampler_callback = ClipSamplerCallback(self.sampler, self.plan)
+        self.checkpoint = RunCheckpoint(self.run_dir, self.network, self.sampler,
+                                        monitor=self.config.train.monitor,
+                                        patience=self.config.train.early_stopping_patience)
+        return [
+            self.sampler_callback,
+            SamplingMapsCallback(self.sampler, log_dir, list(range(count)),
+                                 [r["id"] for r in self.train_records[:count]]),
+            ConfusionMatrixCallback(self.validation_dataset, self.index.classes, log_dir),
+            keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch",
+                                        write_graph=False),
+            *self.extra_callbacks,
+            self.checkpoint,
+        ]
+
+    def fit(self):
+        """Trains (or resumes); returns the Keras history dict of this call."""
+        from kerasfer.training.clip_scoring_model import ClipScoringModel
+
+        initial_epoch = self.checkpoint.restore(self.scoring_model)
+        self.initial_epoch = initial_epoch
+        if self.checkpoint.finished(self.config.train.epochs):
+            print(f"{self.run_dir}: training already finished at epoch {initial_epoch}; "
+                  "nothing to resume")
+            return {}
+        if initial_epoch:
+            print(f"{self.run_dir}: resuming from the checkpoint of epoch {initial_epoch - 1}")
+        with warnings.catch_warnings():
+            # One finite pass per epoch is the design (the plan changes every epoch), so
+            # Keras' "ran out of data" / "shuffle ignored" warnings are expected.
+            warnings.filterwarnings("ignore", message=".*ran out of data.*")
+            warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+            history = self.scoring_model.fit(
+                ClipScoringModel.prepare(self.train_dataset), epochs=self.config.train.epochs,
+                initial_epoch=initial_epoch, validation_data=self.validation_dataset,
+                callbacks=self.callbacks, verbose=self.config.train.verbose)
+        return history.history
+
+    def summary(self):
+        """Returns a dict with the best epoch/value and the run directory."""
+        return {"run_dir": self.run_dir, "monitor": self.checkpoint.monitor,
+                "best": self.checkpoint.best, "best_epoch": self.checkpoint.best_epoch,
+                "epochs_run": len(self.checkpoint.history),
+                "stopped_early": self.checkpoint.stopped_early}
+
+    def run(self):
+        """setup → fit → evaluation → export; returns `summary()`."""
+        self.setup()
+        self.fit()
+        summary = self.summary()
+        with open(os.path.join(self.run_dir, "training_summary.json"), "w",
+                  encoding="utf-8") as handle:
+            json.dump(summary, handle, indent=1)
+        return summary
