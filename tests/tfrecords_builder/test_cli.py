@@ -162,11 +162,58 @@ def test_workers_give_the_same_bytes_and_resume_writes_nothing(two_videos, capsy
     assert "all 2 videos were already done" in capsys.readouterr().out
 
 
-def test_kill_9_mid_run_then_rerun_writes_every_video_once(tmp_path, carphone_path):
-    ids = [f"copy{i}" for i in range(8)]
+def _start_and_stop(argv, out, lines, signum):
+    """Starts the CLI in a subprocess, sends `signum` once the manifest has `lines` lines."""
+    process = subprocess.Popen([sys.executable, "-m", "tfrecords_builder"] + argv,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    manifest = out / "manifest.jsonl"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if manifest.exists() and manifest.read_text().count("\n") >= lines:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signum)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
+def copies(tmp_path, carphone_path, count):
+    ids = [f"copy{i}" for i in range(count)]
     for video_id in ids:
         os.symlink(carphone_path, tmp_path / f"{video_id}.mp4")
-    csv_path = write_csv(tmp_path / "list.csv", [(f"{i}.mp4", "x") for i in ids])
+    return ids, write_csv(tmp_path / "list.csv", [(f"{i}.mp4", "x") for i in ids])
+
+
+def test_ctrl_c_drops_the_unfinished_shard_and_rerun_completes(tmp_path, carphone_path,
+                                                               monkeypatch):
+    import tfrecords_builder.process
+
+    ids, csv_path = copies(tmp_path, carphone_path, 5)
+    out = tmp_path / "out"
+    argv = ["--source", f"csv:{csv_path}", "--out", str(out), "--videos-per-shard", "2",
+            "--detect-every", "10", "--frame-stride", "8", "--no-progress"]
+    real, calls = tfrecords_builder.process.process_video, []
+
+    def interrupted_on_fourth_video(item, options):
+        calls.append(item.video_id)
+        if len(calls) == 4:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, mid-video
+            time.sleep(1)
+        return real(item, options)
+
+    monkeypatch.setattr(tfrecords_builder.process, "process_video", interrupted_on_fourth_video)
+    assert main(argv) == 130
+    monkeypatch.setattr(tfrecords_builder.process, "process_video", real)
+    # The shard holding copy2 (and copy3 in progress) was dropped, not left half-written.
+    assert [r["id"] for r in schema.read_manifest(out)] == ids[:2]
+    assert sorted(os.listdir(out)) == [".builder.lock", "classes.json", "failures.jsonl",
+                                       "manifest.jsonl", "part-00000.tfrecord"]
+    assert main(argv) == 0
+    assert sorted(read_records(out)) == ids
+
+
+def test_kill_9_mid_run_then_rerun_writes_every_video_once(tmp_path, carphone_path):
+    ids, csv_path = copies(tmp_path, carphone_path, 8)
     out = tmp_path / "out"
     argv = ["--source", f"csv:{csv_path}", "--out", str(out), "--videos-per-shard", "2",
             "--detect-every", "10", "--frame-stride", "4", "--no-progress"]
@@ -177,20 +224,18 @@ def test_kill_9_mid_run_then_rerun_writes_every_video_once(tmp_path, carphone_pa
     while process.poll() is None and time.monotonic() < deadline:
         if manifest.exists() and manifest.read_text().count("\n") >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL  # killed mid-run, not finished
     done_before = [r["id"] for r in schema.read_manifest(out)]
     assert 2 <= len(done_before) < len(ids)
-    # Every visible shard is complete (a partial one would fail to read).
-    read_records(out)
+    read_records(out)  # every visible shard is complete (a partial one fails to read)
     assert main(argv) == 0
-    assert [r["id"] for r in schema.read_manifest(out)][: len(done_before)] == done_before
-    records = read_records(out)
-    assert sorted(records) == ids
-    manifest_ids = [r["id"] for r in schema.read_manifest(out)]
-    assert sorted(manifest_ids) == ids
-    assert {r["shard"] for r in schema.read_manifest(out)} == \
+    manifest = schema.read_manifest(out)
+    assert [r["id"] for r in manifest][: len(done_before)] == done_before
+    assert sorted(r["id"] for r in manifest) == ids
+    assert sorted(read_records(out)) == ids
+    assert {r["shard"] for r in manifest} == \
         {os.path.basename(p) for p in glob.glob(str(out / "*.tfrecord"))}
     assert not [name for name in os.listdir(out) if ".tmp" in name]
 
