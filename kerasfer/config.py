@@ -141,7 +141,7 @@ class ExperimentConfig:
 
 CHOICES = {
     "data.normalization": ("imagenet", "minus_one_one", "unit"),
-    "data.split": ("stratified", "loso", "kfold", "given"),
+    "data.split": ("stratified", "dataset", "given", "loso", "kfold"),
     "train.optimizer": ("sgd", "adam", "adamw"),
     "train.schedule": ("constant", "step", "cosine_restarts"),
     "train.class_weights": ("none", "balanced"),

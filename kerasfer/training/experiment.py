@@ -50,45 +50,43 @@ def prepare_data_dir(config):
         apex_fraction=synthetic.apex_fraction, seed=synthetic.seed)
 
 
-def _stratified_subject_split(records, validation_fraction, seed):
-    # Fallback when kerasfer.data.folds is not installed: subject-independent, stratified
-    # by label through scikit-learn's StratifiedGroupKFold.
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    folds = max(2, int(round(1.0 / validation_fraction)))
-    labels = [r["label"] for r in records]
-    groups = [r.get("subject") or r["id"] for r in records]
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    train, validation = next(splitter.split(records, labels, groups))
-    return ([records[i]["id"] for i in train], [records[i]["id"] for i in validation])
-
-
 def make_splits(index, data_config, seed):
-    """Returns `{"train": [ids], "validation": [ids], "test": [ids]}` for the config."""
+    """Returns a split dict `{"train", "validation", "test": [ids], ...}` (kerasfer.data.folds).
+
+    `data.split`: "stratified" — subject-independent, class-stratified holdout of
+    `validation_fraction` (thesis 2.2.2), the dataset's "test" videos kept for testing;
+    "dataset" — AFEW protocol: the dataset's validation videos become the test side and the
+    validation subset is held out of its training videos; "given" — the split column as is;
+    "loso" / "kfold" — fold `data.fold` is the test side and a holdout of the remaining
+    subjects is the validation side (early stopping).
+    """
+    from kerasfer.data import folds
+
     records = index.records
-    given = {name: [r["id"] for r in records if r.get("split") == name]
-             for name in ("train", "validation", "test")}
-    if data_config.split == "given":
-        if not given["train"]:
-            raise ConfigError("data.split", "no record has split 'train'",
-                              "use data.split=stratified, loso or kfold")
-        return given
-    pool = [r for r in records if r.get("split") not in ("test",)]
-    try:
-        from kerasfer.data import folds
-    except ImportError:
-        folds = None
-    if folds is not None and hasattr(folds, "make_split"):
-        split = folds.make_split(pool, strategy=data_config.split,
-                                 validation_fraction=data_config.validation_fraction,
-                                 num_folds=data_config.num_folds, fold=data_config.fold, seed=seed)
-        return {"train": list(split["train"]), "validation": list(split["validation"]),
-                "test": given["test"]}
-    if data_config.split != "stratified":
-        raise ConfigError("data.split", f"{data_config.split!r} needs kerasfer.data.folds",
-                          "use data.split=stratified")
-    train, validation = _stratified_subject_split(pool, data_config.validation_fraction, seed)
-    return {"train": train, "validation": validation, "test": given["test"]}
+    protocol = data_config.split
+    fraction = data_config.validation_fraction
+    if protocol == "given":
+        return folds.dataset_split(records)
+    if protocol == "dataset":
+        return folds.dataset_split(records, validation_fraction=fraction, seed=seed)
+    if protocol == "stratified":
+        test = [r for r in records if str(r.get("split", "")).lower() in ("test", "testing")]
+        pool = [r for r in records if r not in test]
+        split = folds.subject_holdout_split(pool, validation_fraction=fraction, seed=seed)
+        split["test"] = [r["id"] for r in test]
+        return split
+    if protocol in ("loso", "kfold"):
+        all_folds = (folds.leave_one_subject_out(records) if protocol == "loso"
+                     else folds.subject_k_fold(records, data_config.num_folds, seed=seed))
+        if not 0 <= data_config.fold < len(all_folds):
+            raise ConfigError("data.fold", f"fold {data_config.fold} out of range "
+                              f"[0, {len(all_folds)})", "pick an existing fold")
+        split = all_folds[data_config.fold]
+        training = folds.select_records(records, split["train"])
+        inner = folds.subject_holdout_split(training, validation_fraction=fraction, seed=seed)
+        return dict(split, train=inner["train"], validation=inner["validation"])
+    raise ConfigError("data.split", f"unknown split {protocol!r}",
+                      "use stratified, dataset, given, loso or kfold")
 
 
 def load_or_make_splits(run_dir, index, config):
@@ -98,8 +96,13 @@ def load_or_make_splits(run_dir, index, config):
         path_in = config.data.splits_file
         if not os.path.exists(path_in):
             raise ConfigError(path_in, "splits file not found", "check data.splits_file")
-        with open(path_in, encoding="utf-8") as handle:
-            splits = json.load(handle)
+        from kerasfer.data.folds import load_splits
+
+        candidates = load_splits(path_in)
+        if not 0 <= config.data.fold < len(candidates):
+            raise ConfigError(path_in, f"data.fold={config.data.fold} but the file has "
+                              f"{len(candidates)} splits", "pick an existing fold")
+        splits = candidates[config.data.fold]
     elif os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
             splits = json.load(handle)
@@ -179,17 +182,6 @@ def build_network(config, num_classes):
                           "fix model.kwargs (see the model's docstring)") from exc
 
 
-def class_weights(records, num_classes, mode):
-    """Balanced weights `n / (C · n_c)` of the training records, or None."""
-    if mode == "none":
-        return None
-    counts = [0] * num_classes
-    for record in records:
-        counts[int(record["label"])] += 1
-    total = sum(counts)
-    return [total / (num_classes * c) if c else 0.0 for c in counts]
-
-
 class Experiment:
     """One training run described by an `ExperimentConfig` (see module docstring).
 
@@ -209,15 +201,17 @@ class Experiment:
         config = self.config
         self.strategy = make_strategy(config.train.devices, config.train.logical_cpu_devices)
         self.precision = set_mixed_precision(config.train.mixed_precision)
-        save_config(config, os.path.join(self.run_dir, "config.yaml"))
-
         import keras
 
-        from kerasfer.data import ClipPlan, DatasetIndex, training_dataset
+        from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
         from kerasfer.training.clip_scoring_model import ClipScoringModel
         from kerasfer.training.optimizers import build_optimizer
 
         self.data_dir = prepare_data_dir(config)
+        # The saved config names the resolved dataset (the synthetic cache when data.dir
+        # was empty), so `kerasfer.evaluate --run` finds the data.
+        config.data.dir = os.path.abspath(self.data_dir)
+        save_config(config, os.path.join(self.run_dir, "config.yaml"))
         self.index = DatasetIndex.load(self.data_dir)
         self.splits = load_or_make_splits(self.run_dir, self.index, config)
         self.train_records = self.index.select(ids=self.splits["train"])
@@ -243,7 +237,8 @@ class Experiment:
             self.scoring_model = ClipScoringModel(
                 self.network, len(self.train_records), config.sampler.score_source,
                 config.model.input_dropout,
-                class_weights(self.train_records, num_classes, config.train.class_weights))
+                None if config.train.class_weights == "none" else
+                list(folds.class_weights(self.train_records, num_classes=num_classes).values()))
             optimizer = build_optimizer(config.train, self.steps_per_epoch,
                                         self.network.trainable_variables, config.model.head_layers)
             self.scoring_model.compile(

@@ -40,3 +40,33 @@ class ClipSamplerCallback(keras.callbacks.Callback):
         self.planned = None
         self.last_scores = None
 
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.planned = self.sampler.plan(epoch)
+        if self.clip_plan is not None:
+            self.clip_plan.assign(self.planned)
+            # The pipeline keys shuffling and augmentation on the plan's epoch counter;
+            # setting it from the Keras epoch makes a resumed run see the same batches.
+            self.clip_plan.set_epoch(epoch)
+        self.model.reset_score_buffers()
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores, starts, seen = self.model.read_score_buffers()
+        if self.strict and not np.all(seen == 1):
+            missing = np.flatnonzero(seen == 0)[:5].tolist()
+            repeated = np.flatnonzero(seen > 1)[:5].tolist()
+            raise TrainingError("training dataset", f"epoch {epoch} trained videos "
+                                f"{missing} zero times and {repeated} more than once",
+                                "the training dataset must yield every planned video exactly "
+                                "once per epoch (no repeat(), no drop_remainder)")
+        if self.strict and not np.array_equal(starts, self.planned):
+            wrong = np.flatnonzero(starts != self.planned)[:5].tolist()
+            raise TrainingError("training dataset", f"epoch {epoch} trained videos {wrong} at "
+                                "other starts than planned",
+                                "pass the sampler's ClipPlan to training_dataset")
+        trained = np.flatnonzero(seen > 0)
+        self.sampler.update(trained, starts[trained], scores[trained], epoch)
+        self.last_scores = scores
+        self.last_starts = starts
+        if logs is not None:
+            logs["sampler_mean_score"] = float(np.mean(scores[trained])) if trained.size else 0.0
