@@ -1,0 +1,201 @@
+"""SavedModel export: serving signature, fresh-process load without kerasfer, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasfer.data.augmentation import resize_frames
+from kerasfer.data.normalization import normalize_frames
+from kerasfer.evaluation import VideoScorer
+from kerasfer.export import export_saved_model
+from kerasfer.layers import WindowedSoftmaxPooling
+
+SIZE, CLASSES, F, GAMMA = 8, 3, 6, 1.5
+NAMES = ["happy", "sad", "neutral"]
+
+
+def fully_conv_model(channels=3, seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((None, SIZE, SIZE, channels))
+    x = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv3D(CLASSES, (1, SIZE, SIZE), padding="valid")(x)
+    frame_scores = keras.layers.Reshape((-1, CLASSES), name="frame_scores")(x)
+    return keras.Model(inputs, WindowedSoftmaxPooling(F, 1.0, name="temporal_pooling")(frame_scores))
+
+
+def clip_level_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((F, SIZE, SIZE, 3))
+    x = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Flatten()(keras.layers.MaxPooling3D((2, 2, 2))(x))
+    return keras.Model(inputs, keras.layers.Dense(CLASSES, name="fc8")(x))
+
+
+def uint8_video(frames, seed, side=12):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (1, frames, side, side, 3)).astype("uint8")
+
+
+def reference_scores(model, video, normalization, grayscale=False):
+    """Keras model + Eq. 3.3 pooling in-process, with the evaluation pipeline's preprocessing."""
+    frames = tf.image.convert_image_dtype(video[0], tf.float32)
+    if grayscale:
+        frames = tf.image.rgb_to_grayscale(frames)
+    frames = normalize_frames(resize_frames(frames, SIZE), normalization).numpy()
+    return VideoScorer(model, clip_length=F, pooling_temperature=GAMMA).score(frames)
+
+
+def export(model, path, normalization="imagenet", grayscale=False):
+    return export_saved_model(model, str(path), normalization=normalization, image_size=SIZE,
+                              grayscale=grayscale, clip_length=F, pooling_temperature=GAMMA,
+                              class_names=NAMES)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = fully_conv_model()
+    path = export(model, tmp_path_factory.mktemp("export") / "saved_model")
+    return model, path
+
+
+def start(command, **kwargs):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, **kwargs)
+
+
+def finish(process):
+    stdout, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr[-3000:]
+    return stdout
+
+
+FRESH_PROCESS_SCRIPT = """
+import json, sys
+import numpy as np, tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+serve = loaded.signatures["serving_default"]
+out = {"class_names": [c.decode() for c in loaded.class_names.numpy()]}
+for name in ("short", "long"):
+    result = serve(videos=tf.constant(np.load(f"{sys.argv[2]}/{name}.npy")))
+    out[name] = {k: v.numpy().tolist() for k, v in result.items()}
+assert "kerasfer" not in sys.modules, "the SavedModel must load without kerasfer"
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def processes(exported, tmp_path_factory):
+    """The three subprocesses (TF start-up dominates) run side by side."""
+    folder = tmp_path_factory.mktemp("serving")
+    videos = {"short": uint8_video(4, seed=2), "long": uint8_video(13, seed=3)}
+    for name, video in videos.items():
+        np.save(folder / f"{name}.npy", video)
+    path = exported[1]
+    running = {
+        "show": start(["saved_model_cli", "show", "--dir", path, "--all"]),
+        "run": start(["saved_model_cli", "run", "--dir", path, "--tag_set", "serve",
+                      "--signature_def", "serving_default", "--inputs",
+                      f"videos={folder / 'long.npy'}", "--outdir", str(folder / "out")]),
+        # cwd elsewhere so the kerasfer checkout is not importable by accident either.
+        "fresh": start([sys.executable, "-c", FRESH_PROCESS_SCRIPT, path, str(folder)],
+                       cwd=str(folder)),
+    }
+    return {name: finish(process) for name, process in running.items()}, videos, folder
+
+
+def test_saved_model_cli_show_lists_uint8_signature(processes):
+    serving = processes[0]["show"].split("signature_def['serving_default']")[1]
+    assert "inputs['videos']" in serving and "dtype: DT_UINT8" in serving.split("outputs[")[0]
+    assert "outputs['probabilities']" in serving and "shape: (-1, 3)" in serving
+    assert "outputs['frame_scores']" in serving and "shape: (-1, -1, 3)" in serving
+
+
+def test_saved_model_cli_run_on_npy(exported, processes):
+    _, videos, folder = processes
+    probabilities = np.load(folder / "out" / "probabilities.npy")
+    np.testing.assert_allclose(
+        probabilities[0], reference_scores(exported[0], videos["long"], "imagenet").probabilities,
+        rtol=1e-4, atol=1e-5)
+
+
+def test_fresh_process_without_kerasfer_matches_keras(exported, processes):
+    model, path = exported
+    outputs, videos, _ = processes
+    served = json.loads(outputs["fresh"].strip().splitlines()[-1])
+    assert served["class_names"] == NAMES
+    for name, video in videos.items():
+        expected = reference_scores(model, video, "imagenet")
+        np.testing.assert_allclose(served[name]["probabilities"][0], expected.probabilities,
+                                   rtol=1e-4, atol=1e-5)
+        frame_scores = np.asarray(served[name]["frame_scores"][0])
+        assert frame_scores.shape == (video.shape[1], CLASSES)
+        np.testing.assert_allclose(frame_scores, expected.frame_scores, rtol=1e-4, atol=1e-5)
+    assert open(os.path.join(path, "assets", "class_names.txt")).read().split() == NAMES
+    settings = json.load(open(os.path.join(path, "assets", "kerasfer_export.json")))
+    assert (settings["clip_length"], settings["pooling_temperature"]) == (F, GAMMA)
+
+
+@pytest.mark.parametrize("videos", [
+    np.zeros((1, 0, 12, 12, 3), "uint8"),        # empty video
+    np.zeros((4, 12, 12, 3), "uint8"),           # one video without the batch axis
+    np.zeros((1, 5, 12, 12, 1), "uint8"),        # grey instead of RGB
+    np.zeros((1, 5, 0, 12, 3), "uint8"),         # empty frames
+], ids=["empty", "rank4", "one_channel", "zero_height"])
+def test_bad_shapes_fail_with_clear_message(exported, videos):
+    serve = tf.saved_model.load(exported[1]).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"kerasfer serving: `videos` must be uint8 \[batch, frames >= 1"):
+        serve(videos=tf.constant(videos))
+
+
+def test_wrong_dtype_names_uint8(exported):
+    serve = tf.saved_model.load(exported[1]).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a uint8 tensor"):
+        serve(videos=tf.zeros([1, 5, 12, 12, 3], tf.float32))
+
+
+def test_clip_level_model_export(tmp_path):
+    model = clip_level_model()
+    serve = tf.saved_model.load(export(model, tmp_path / "c3d")).signatures["serving_default"]
+    for frames in (3, 11):
+        video = uint8_video(frames, seed=frames)
+        expected = reference_scores(model, video, "imagenet")
+        result = serve(videos=tf.constant(video))
+        np.testing.assert_allclose(result["probabilities"][0], expected.probabilities,
+                                   rtol=1e-4, atol=1e-5)
+        # Frame t carries the window centred on t (clamped to the valid starts).
+        windows = expected.window_scores
+        centred = np.clip(np.arange(frames) - F // 2, 0, len(windows) - 1)
+        np.testing.assert_allclose(result["frame_scores"][0], windows[centred], rtol=1e-4,
+                                   atol=1e-5)
+
+
+def test_grayscale_minus_one_one_export(tmp_path):
+    model = fully_conv_model(channels=1, seed=4)
+    path = export(model, tmp_path / "grey", normalization="minus_one_one", grayscale=True)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    video = uint8_video(8, seed=5, side=SIZE)  # already at image_size: no resize
+    expected = reference_scores(model, video, "minus_one_one", grayscale=True)
+    np.testing.assert_allclose(serve(videos=tf.constant(video))["probabilities"][0],
+                               expected.probabilities, rtol=1e-4, atol=1e-5)
+
+
+def test_export_argument_errors(exported, tmp_path):
+    model = exported[0]
+    with pytest.raises(ValueError, match="outputs 3 classes but 2 class names"):
+        export_saved_model(model, str(tmp_path / "a"), normalization="unit", image_size=SIZE,
+                           grayscale=False, clip_length=F, pooling_temperature=1.0,
+                           class_names=["a", "b"])
+    with pytest.raises(FileExistsError, match="already there"):
+        export(model, exported[1])
+    with pytest.raises(ValueError, match="pooling_temperature"):
+        export_saved_model(model, str(tmp_path / "b"), normalization="unit", image_size=SIZE,
+                           grayscale=False, clip_length=F, pooling_temperature=-1.0,
+                           class_names=NAMES)
