@@ -165,6 +165,8 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
 
     dataset = tf.data.Dataset.range(1).map(lambda _: plan.next_epoch())
     dataset = dataset.flat_map(epoch_clips)
+    # Known length: Keras sizes epochs from it (and fails loudly if a shard lost a video).
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(records)))
     dataset = dataset.map(decode_and_augment, num_parallel_calls=parallel, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)

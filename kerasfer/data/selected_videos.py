@@ -66,6 +66,7 @@ def selected_videos(index, records, cache=None, num_parallel_calls=None):
     dataset = dataset.map(lambda data: find_index(schema.parse_video_example(data)),
                           num_parallel_calls=parallel, deterministic=True)
     dataset = dataset.filter(lambda example: example["video_index"] >= 0)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(records)))
     if cache == "memory":
         dataset = dataset.cache()
     elif cache:
