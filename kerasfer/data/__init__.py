@@ -7,6 +7,9 @@ from kerasfer.data.clip_indices import clip_frame_indices
 from kerasfer.data.clip_plan import ClipPlan
 from kerasfer.data.dataset_index import DatasetIndex
 from kerasfer.data.evaluation_dataset import evaluation_dataset
+from kerasfer.data.feature_dataset import feature_dataset
+from kerasfer.data.feature_dataset import write_frame_features
+from kerasfer.data.landmark_dataset import landmark_dataset
 from kerasfer.data.normalization import normalize_frames
 from kerasfer.data.sampling import LabelGuidedSampler
 from kerasfer.data.sampling import ReinforceSampler
