@@ -113,7 +113,7 @@ def vgg16_2d(input_size=224, width_multiplier=1.0, weights=None):
     shape = (input_size, input_size, 3)
     if width_multiplier == 1:
         return keras.applications.VGG16(include_top=True, weights=weights, input_shape=shape)
-    inputs = keras.Input(shape, name="input_layer")
+    inputs = keras.Input(shape)
     x = inputs
     for block, (filters, repeats) in enumerate(VGG16_BLOCKS, start=1):
         for index in range(1, repeats + 1):

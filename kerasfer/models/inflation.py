@@ -7,8 +7,8 @@ every 2D output `(batch, ...)`, the per-frame output `(batch, frames, ...)`:
 | 2D layer | 3D counterpart |
 | --- | --- |
 | `Conv2D` k×k | `Conv3D` T×k×k, stride `(1, s, s)`; 1×1 stays 1×1×1 (as in I3D) |
-| `DepthwiseConv2D` | grouped `Conv3D` T×k×k with `groups = channels` (a true 3D depthwise) |
-| `SeparableConv2D` | grouped 3D depthwise `Conv3D` T×k×k + pointwise 1×1×1 `Conv3D` |
+| `DepthwiseConv2D` | `DepthwiseConv3D` T×k×k (a true 3D depthwise convolution) |
+| `SeparableConv2D` | `DepthwiseConv3D` T×k×k + pointwise 1×1×1 `Conv3D` |
 | `BatchNormalization` | the same layer, statistics and affine weights copied |
 | `Max/AveragePooling2D` | `Max/AveragePooling3D` 1×k×k (no temporal pooling) |
 | `GlobalAverage/MaxPooling2D` | `GlobalSpatialPooling`: per-frame spatial pooling |
@@ -34,10 +34,12 @@ frames differ. `"replicate"` pads with copies of the border frames, which makes 
 identity exact on every frame at the price of one padded copy per layer; "center"
 initialisation is exact everywhere with either padding.
 
-Depthwise convolutions are inflated as grouped `Conv3D` (one T×k×k filter per channel and
-depth multiplier) rather than per-frame depthwise + a separate temporal convolution: it is
-the direct 3D analogue of the 2D layer, keeps the parameter layout of every other inflated
-layer (T× the 2D kernel) and preserves the boring-video identity by the same argument.
+Depthwise convolutions are inflated as full 3D depthwise convolutions (one T×k×k filter per
+channel and depth multiplier; `kerasfer.layers.DepthwiseConv3D`, computed as T native 2D
+depthwise convolutions, since a grouped `Conv3D` needs XLA on TF CPU) rather than per-frame
+depthwise + a separate temporal convolution: it is the direct 3D analogue of the 2D layer,
+keeps the parameter layout of every other inflated layer (T× the 2D kernel) and preserves
+the boring-video identity by the same argument (its T taps sum to the 2D kernel).
 
 Example:
 
@@ -54,6 +56,7 @@ import math
 import keras
 import numpy as np
 
+from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
 from kerasfer.layers.global_spatial_pooling import GlobalSpatialPooling
 from kerasfer.layers.temporal_padding import TemporalPadding
 
@@ -217,9 +220,9 @@ class _Inflater:
         _check_time_kernel(size, f"time_kernel({layer_2d.name})")
         return size
 
-    def _conv3d(self, layer_2d, name, filters, kernel_2d, bias, groups, activation,
-                time_kernel, config):
-        """Temporal padding (if needed) + Conv3D with the inflated kernel; returns a callable."""
+    def _conv3d(self, layer_2d, name, filters, kernel_2d, bias, activation, time_kernel,
+                config, depthwise=False):
+        """Padding + Conv3D (or DepthwiseConv3D) with the inflated kernel; returns a callable."""
         kh, kw = kernel_2d.shape[:2]
         spatial_padding = config["padding"]
         strides = (1,) + tuple(config["strides"])
@@ -246,11 +249,19 @@ class _Inflater:
             pads = (temporal_pads,) + spatial_pads
             if any(any(p) for p in pads):
                 layers.append(keras.layers.ZeroPadding3D(pads, name=f"{name}_pad"))
-        conv = keras.layers.Conv3D(
-            filters, (time_kernel, kh, kw), strides=strides, padding=conv_padding,
-            dilation_rate=dilation, groups=groups, activation=activation,
-            use_bias=bias is not None, kernel_regularizer=config.get("kernel_regularizer"),
-            bias_regularizer=config.get("bias_regularizer"), name=name)
+        if depthwise:
+            if conv_padding == "same" and pad:
+                layers.append(TemporalPadding(pad, "zero", name=f"{name}_tpad"))
+            conv = DepthwiseConv3D(
+                (time_kernel, kh, kw), strides=strides[1:], padding=conv_padding,
+                depth_multiplier=kernel_2d.shape[3], dilation_rate=dilation[1:],
+                activation=activation, use_bias=bias is not None, name=name)
+        else:
+            conv = keras.layers.Conv3D(
+                filters, (time_kernel, kh, kw), strides=strides, padding=conv_padding,
+                dilation_rate=dilation, groups=config.get("groups", 1), activation=activation,
+                use_bias=bias is not None, kernel_regularizer=config.get("kernel_regularizer"),
+                bias_regularizer=config.get("bias_regularizer"), name=name)
         layers.append(conv)
 
         def apply(inputs):
@@ -269,19 +280,18 @@ class _Inflater:
         weights = layer_2d.get_weights()
         time_kernel = self._time_kernel_for(layer_2d, config["kernel_size"])
         return self._conv3d(layer_2d, layer_2d.name, config["filters"], weights[0],
-                            weights[1] if config["use_bias"] else None, config["groups"],
+                            weights[1] if config["use_bias"] else None,
                             config["activation"], time_kernel, config)
 
     def _inflate_depthwiseconv2d(self, layer_2d):
         config = layer_2d.get_config()
         weights = layer_2d.get_weights()
-        kernel = weights[0]  # (kh, kw, channels, multiplier) -> grouped (kh, kw, 1, c*m)
+        kernel = weights[0]  # (kh, kw, channels, multiplier)
         kh, kw, channels, multiplier = kernel.shape
-        kernel = kernel.reshape(kh, kw, 1, channels * multiplier)
         time_kernel = self._time_kernel_for(layer_2d, (kh, kw))
         return self._conv3d(layer_2d, layer_2d.name, channels * multiplier, kernel,
-                            weights[1] if config["use_bias"] else None, channels,
-                            config["activation"], time_kernel, config)
+                            weights[1] if config["use_bias"] else None,
+                            config["activation"], time_kernel, config, depthwise=True)
 
     def _inflate_separableconv2d(self, layer_2d):
         config = layer_2d.get_config()
@@ -290,14 +300,13 @@ class _Inflater:
         kh, kw, channels, multiplier = depthwise.shape
         time_kernel = self._time_kernel_for(layer_2d, (kh, kw))
         depthwise_apply = self._conv3d(
-            layer_2d, f"{layer_2d.name}_depthwise", channels * multiplier,
-            depthwise.reshape(kh, kw, 1, channels * multiplier), None, channels, None,
-            time_kernel, config)
+            layer_2d, f"{layer_2d.name}_depthwise", channels * multiplier, depthwise, None,
+            None, time_kernel, config, depthwise=True)
         pointwise_config = dict(config, padding="valid", strides=(1, 1), dilation_rate=(1, 1),
                                 kernel_regularizer=config.get("pointwise_regularizer"))
         pointwise_apply = self._conv3d(
             layer_2d, f"{layer_2d.name}_pointwise", config["filters"], pointwise,
-            weights[2] if config["use_bias"] else None, 1, config["activation"], 1,
+            weights[2] if config["use_bias"] else None, config["activation"], 1,
             pointwise_config)
 
         def apply(inputs):

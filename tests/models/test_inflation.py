@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
 from kerasfer.layers.temporal_padding import TemporalPadding
 from kerasfer.models.inflation import inflate
 from kerasfer.models.inflation import inflate_kernel
@@ -147,3 +148,20 @@ def test_replicate_padding_round_trip(tmp_path):
     model_3d.save(path)
     restored = keras.models.load_model(path)
     np.testing.assert_allclose(restored(clip), model_3d(clip), atol=1e-6)
+
+
+@pytest.mark.parametrize("strides,padding", [(1, "valid"), (2, "same")])
+def test_depthwise_conv3d_equals_grouped_conv3d(strides, padding):
+    rng = np.random.default_rng(5)
+    clip = rng.normal(size=(2, 6, 9, 9, 3)).astype("float32")
+    layer = DepthwiseConv3D((3, 3, 3), strides=strides, padding=padding, depth_multiplier=2)
+    outputs = layer(clip)
+    kernel, bias = layer.get_weights()
+    grouped = keras.layers.Conv3D(6, 3, strides=(1, strides, strides), groups=3)
+    grouped.build(clip.shape)
+    grouped.set_weights([kernel.reshape(3, 3, 3, 1, 6), bias])
+    # TF "same" for 9 pixels, kernel 3, stride 2: one pixel on each side.
+    padded = clip if padding == "valid" else np.pad(clip, ((0, 0),) * 2 + ((1, 1),) * 2 +
+                                                    ((0, 0),))
+    assert outputs.shape == ((2, 4, 7, 7, 6) if strides == 1 else (2, 4, 5, 5, 6))
+    np.testing.assert_allclose(outputs, grouped(padded), rtol=1e-5, atol=1e-5)

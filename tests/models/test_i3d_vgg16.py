@@ -1,0 +1,72 @@
+"""i3D-VGG16 (thesis Section 2.1.3): parameter count, head, pooling, weights files."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerasfer.errors import ConfigError
+from kerasfer.errors import MissingAssetError
+from kerasfer.models import get_model
+from kerasfer.models.i3d_vgg16 import i3d_vgg16
+from kerasfer.models.i3d_vgg16 import vgg16_2d
+
+
+def test_thesis_parameter_count_at_224_with_7_classes():
+    # Thesis Section 2.1.3: "The model contains 164M trained parameters".
+    model = get_model("i3d_vgg16", num_classes=7)
+    assert model.count_params() == 164_206_791
+    assert model.get_layer("frame_scores").output.shape == (None, None, 7)
+    assert model.output.shape == (None, 7)
+
+
+def test_tiny_variant_frame_scores_and_pooling():
+    keras.utils.set_random_seed(0)
+    model = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="none")
+    clip = np.random.default_rng(0).normal(size=(2, 6, 32, 32, 3)).astype("float32")
+    frame_scores = model(clip)
+    assert frame_scores.shape == (2, 6, 5)
+    pooled = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="max")
+    pooled.set_weights(model.get_weights())
+    np.testing.assert_allclose(pooled(clip), np.max(frame_scores, axis=1), atol=1e-5)
+    windowed = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="windowed_softmax",
+                         window_size=4, pooling_temperature=0.0)
+    assert type(windowed.get_layer("temporal_pooling")).__name__ == "WindowedSoftmaxPooling"
+    with pytest.raises(ValueError, match="Received: pooling='mean'"):
+        i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="mean")
+    with pytest.raises(ValueError, match="Received: input_size=40"):
+        i3d_vgg16(5, input_size=40)
+
+
+def test_narrow_vgg16_matches_keras_applications_layout():
+    reference = keras.applications.VGG16(weights=None, include_top=True, input_shape=(32, 32, 3))
+    narrow = vgg16_2d(32, width_multiplier=0.5)
+    ref_layers = [(layer.name, type(layer).__name__) for layer in reference.layers[1:]]
+    assert [(layer.name, type(layer).__name__) for layer in narrow.layers[1:]] == ref_layers
+    for ref_layer in reference.layers:
+        if isinstance(ref_layer, keras.layers.Conv2D):
+            kernel = narrow.get_layer(ref_layer.name).kernel.shape
+            ref_kernel = ref_layer.kernel.shape
+            assert kernel[:2] == ref_kernel[:2] and kernel[3] * 2 == ref_kernel[3]
+
+
+def test_inflates_a_local_weights_file(tmp_path):
+    keras.utils.set_random_seed(1)
+    source = vgg16_2d(32, width_multiplier=1 / 16)
+    path = str(tmp_path / "vgg16_tiny.weights.h5")
+    source.save_weights(path)
+    model = i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights=path)
+    backbone = model.get_layer("i3d_vgg16_backbone")
+    kernel_2d = source.get_layer("block3_conv2").kernel.numpy()
+    kernel_3d = backbone.get_layer("block3_conv2").kernel.numpy()
+    assert kernel_3d.shape == (3,) + kernel_2d.shape
+    np.testing.assert_allclose(kernel_3d, np.repeat(kernel_2d[None], 3, axis=0) / 3, rtol=1e-6)
+    np.testing.assert_array_equal(backbone.get_layer("fc1").kernel.numpy(),
+                                  source.get_layer("fc1").kernel.numpy())
+
+
+def test_never_downloads_and_reports_missing_weights(tmp_path):
+    with pytest.raises(ConfigError, match="not allowed"):
+        i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights="imagenet")
+    missing = str(tmp_path / "nope.h5")
+    with pytest.raises(MissingAssetError, match="nope.h5: VGG16 weights file not found"):
+        i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights=missing)
