@@ -199,3 +199,27 @@ def test_export_argument_errors(exported, tmp_path):
         export_saved_model(model, str(tmp_path / "b"), normalization="unit", image_size=SIZE,
                            grayscale=False, clip_length=F, pooling_temperature=-1.0,
                            class_names=NAMES)
+
+
+def test_strided_registry_model_export_matches_scorer(tmp_path):
+    # r3d_18 is fully convolutional with a temporal stride (frames' < frames): the window is
+    # the number of output steps of one F-frame clip, in the scorer and in the export alike.
+    from kerasfer.models import get_model
+    from kerasfer.models import model_spec
+
+    spec = model_spec("r3d_18")
+    model = get_model("r3d_18", num_classes=CLASSES, **spec.tiny_kwargs)
+    clip_length, size = spec.tiny_input_shape[0], spec.tiny_input_shape[1]
+    path = export_saved_model(model, str(tmp_path / "r3d_18"), normalization="unit",
+                              image_size=size, grayscale=False, clip_length=clip_length,
+                              pooling_temperature=GAMMA, class_names=NAMES)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    scorer = VideoScorer(model, clip_length=clip_length, pooling_temperature=GAMMA)
+    for frames in (clip_length - 3, clip_length + 5):
+        video = uint8_video(frames, seed=frames, side=size)
+        expected = scorer.score(video[0].astype("float32") / 255.0)
+        assert expected.frame_scores.shape[0] < frames + 3  # strided: fewer output steps
+        result = serve(videos=tf.constant(video))
+        np.testing.assert_allclose(result["probabilities"][0], expected.probabilities,
+                                   rtol=1e-4, atol=1e-5)
+        assert result["frame_scores"].shape == (1, frames, CLASSES)

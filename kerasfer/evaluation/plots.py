@@ -76,15 +76,16 @@ def plot_per_class_recall(recalls, class_names, path, unweighted_average_recall=
     heights = np.nan_to_num(recalls, nan=0.0)
     yerr = None if errors is None else np.nan_to_num(np.asarray(errors, dtype=np.float64))
     axes.bar(positions, heights, color="tab:blue", yerr=yerr, capsize=3 if yerr is not None else 0)
-    for x, value in zip(positions, recalls):
+    above = heights + (0.0 if yerr is None else yerr)  # labels clear of the error bars
+    for x, value, top in zip(positions, recalls, above):
         label = "n/a" if np.isnan(value) else f"{100 * value:.0f}%"
-        axes.text(x, (0 if np.isnan(value) else value) + 0.02, label, ha="center", fontsize=8)
+        axes.text(x, top + 0.02, label, ha="center", fontsize=8)
     axes.axhline(1.0 / len(class_names), color="grey", linestyle=":", label="chance")
     if unweighted_average_recall is not None:
         axes.axhline(unweighted_average_recall, color="tab:red", linestyle="--",
                      label=f"UAR {100 * unweighted_average_recall:.1f}%")
     axes.set_xticks(positions, class_names, rotation=45, ha="right")
-    axes.set_ylim(0.0, 1.1)
+    axes.set_ylim(0.0, 1.15)
     axes.set_ylabel("recall")
     axes.set_title(title)
     axes.legend(loc="upper right", fontsize=8)

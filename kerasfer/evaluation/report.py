@@ -254,7 +254,7 @@ def write_aggregate_report(aggregate, out_dir):
     aggregate = _clean(aggregate)
     lines = [f"# Evaluation over {aggregate['num_runs']} runs (mean ± standard error)", "",
              "Runs: " + ", ".join(f"`{name}`" for name in aggregate["runs"]), "",
-             "| metric | mean | ± SE | n |", "| --- | --- | --- | --- |"]
+             "| metric | mean | ± SE (points) | n |", "| --- | --- | --- | --- |"]
     for key, value in aggregate["metrics"].items():
         se = "n/a" if value["se"] is None else f"{100 * value['se']:.2f}"
         lines.append(f"| {key.replace('_', ' ')} | {_percent(value['mean'])} | {se} | "

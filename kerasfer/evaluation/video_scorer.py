@@ -9,8 +9,8 @@ Two kinds of models are handled:
 
 * fully convolutional models, which contain a layer named `frame_scores` with output
   `(batch, frames', classes)`: ONE pass of the sub-model ending at `frame_scores` per video;
-  if the model has a temporal stride (frames' < frames) the window size is scaled to
-  `round(F · frames' / frames)` output steps;
+  if the model has a temporal stride (frames' < frames) the window is the number of output
+  steps of one F-frame clip (probed once);
 * clip-level models (e.g. C3D with its fc layers, fixed 16-frame input): every window of F
   frames, stride 1, through the whole model in batches of `window_batch_size` clips.
 
@@ -115,6 +115,7 @@ class VideoScorer:
                     f"Received: clip_length={clip_length}")
             target = model
         self._forward = _compiled_forward(target)
+        self._steps_per_clip = None
 
     def window_and_frame_scores(self, video):
         """Returns `(window_scores (windows, classes), frame_scores or None)` as float64.
@@ -135,10 +136,8 @@ class VideoScorer:
         padded = pad_to_length(video, self.clip_length)
         if self.is_fully_convolutional:
             frame_scores = np.asarray(self._forward(padded[None]))[0].astype(np.float64)
-            steps = frame_scores.shape[0]
-            window = max(1, int(round(self.clip_length * steps / padded.shape[0])))
-            window_scores = window_max(frame_scores, window)
-            if steps == padded.shape[0]:
+            window_scores = window_max(frame_scores, self._window_steps(padded))
+            if frame_scores.shape[0] == padded.shape[0]:
                 frame_scores = frame_scores[:length]  # drop the repeated padding frames
             return window_scores, frame_scores
         starts = np.arange(padded.shape[0] - self.clip_length + 1)
@@ -148,6 +147,14 @@ class VideoScorer:
             index = batch_starts[:, None] + np.arange(self.clip_length)[None, :]
             window_scores.append(np.asarray(self._forward(padded[index])))
         return np.concatenate(window_scores, axis=0).astype(np.float64), None
+
+    def _window_steps(self, padded):
+        # Output steps of one F-frame clip: F for temporally dense models, fewer for models
+        # with a temporal stride (probed once, as `kerasfer.export` does).
+        if self._steps_per_clip is None:
+            clip = padded[None, :self.clip_length]
+            self._steps_per_clip = int(np.asarray(self._forward(clip)).shape[1])
+        return self._steps_per_clip
 
     def score(self, video):
         """Scores one video; returns `VideoScores` (pooled logits, probabilities, ...)."""
