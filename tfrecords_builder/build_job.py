@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing
 import os
@@ -40,6 +41,63 @@ def _process_one(payload):
                          "please report this with the file")
 
 
+def _new_executor(workers):
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_interrupts)
+
+
+def _stop_executor(executor):
+    # Running tasks are not cancellable: terminate the workers so Ctrl-C / the end of a
+    # --strict run does not wait for a long video to finish.
+    processes = list(getattr(executor, "_processes", {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
+def _ordered_parallel(items, options, process_fn, workers):
+    """Processes `items` in spawned workers; yields results in item order.
+
+    At most `2 * workers` videos are in flight, so memory stays bounded. A worker that dies
+    (e.g. a native crash in a decoder) breaks the pool: the pool is restarted and the video
+    at the head is retried alone; if it breaks the pool again it is reported as a failure
+    and the job carries on (a plain `multiprocessing.Pool` would hang forever instead).
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor, in_flight, next_index, alone = _new_executor(workers), collections.deque(), 0, False
+    try:
+        while next_index < len(items) or in_flight:
+            try:
+                while next_index < len(items) and len(in_flight) < (1 if alone else 2 * workers):
+                    payload = (items[next_index], options, process_fn)
+                    in_flight.append((next_index, executor.submit(_process_one, payload)))
+                    next_index += 1
+                result = in_flight[0][1].result()
+            except BrokenProcessPool:  # from `result`, or from `submit` after a crash
+                head = in_flight[0][0] if in_flight else next_index
+                _stop_executor(executor)
+                executor, in_flight = _new_executor(workers), collections.deque()
+                if alone:
+                    alone, next_index = False, head + 1
+                    yield "error", ("VideoDecodeError", items[head].path,
+                                    "the worker process crashed while processing this video",
+                                    "check that the file plays in ffplay/VLC; re-encode or remove it")
+                else:
+                    alone, next_index = True, head
+                continue
+            in_flight.popleft()
+            alone = False
+            yield result
+    finally:
+        _stop_executor(executor)
+
+
 def _rebuild_error(fields):
     name, path, cause, fix = fields
     return getattr(errors, name, errors.KerasferError)(path, cause, fix)
@@ -52,9 +110,9 @@ class BuildJob:
     stops the job (unless `strict`): unreadable label rows, duplicate ids, unknown labels,
     missing, empty, corrupt or non-video files and videos with no face each give one log
     line (file, cause, fix) and one row in `failures.jsonl`. With `workers > 1`, videos are
-    processed in a "spawn" process pool (TensorFlow stays in this process, which
+    processed in "spawn" worker processes (TensorFlow stays in this process, which
     serialises); results are consumed in source order, so shards hold the same bytes as
-    with one worker.
+    with one worker. A video that crashes its worker process is reported, not retried forever.
 
     Args:
         source: a source adapter (`tfrecords_builder.sources`): `items(on_error)` and
@@ -132,11 +190,14 @@ class BuildJob:
                 pending.append(item)
         return pending, {name: index for index, name in enumerate(classes)}
 
-    def _results(self, pending, pool):
-        payloads = ((item, self.options, self.process_fn) for item in pending)
-        if pool is None:
-            return map(_process_one, payloads)
-        return pool.imap(_process_one, payloads, chunksize=1)
+    def _results(self, pending):
+        """Yields one `_process_one` result per pending item, in order."""
+        if self.workers == 1 or len(pending) < 2:
+            for item in pending:
+                yield _process_one((item, self.options, self.process_fn))
+            return
+        yield from _ordered_parallel(pending, self.options, self.process_fn,
+                                     min(self.workers, len(pending)))
 
     def run(self):
         """Runs the job; returns a `BuildSummary` (check `.succeeded`)."""
@@ -149,18 +210,16 @@ class BuildJob:
         summary.listed = len(items) + len(listing_errors)
         writer = DatasetWriter(self.out, self.videos_per_shard, self.overwrite)
         failures = FailureLog(self.out)
-        pool, commit = None, True
+        commit, results = True, None
         try:
             pending, label_index = self._check(items, writer, failures, summary, listing_errors)
             logger.info("%d listed, %d already done, %d to process with %d worker(s)",
                         summary.listed, summary.skipped, len(pending), self.workers)
-            if self.workers > 1 and len(pending) > 1:
-                context = multiprocessing.get_context("spawn")
-                pool = context.Pool(min(self.workers, len(pending)), initializer=_ignore_interrupts)
             bar = tqdm(total=len(pending), unit="video", file=sys.stderr, dynamic_ncols=True,
                        disable=not self.progress or not pending)
+            results = self._results(pending)
             with bar:
-                for item, (status, payload) in zip(pending, self._results(pending, pool)):
+                for item, (status, payload) in zip(pending, results):
                     bar.update(1)
                     if status == "error":
                         self._fail(failures, summary, item.video_id, _rebuild_error(payload))
@@ -181,10 +240,12 @@ class BuildJob:
             summary.stopped_early = "interrupted"
             commit = False
             logger.error("interrupted: the unfinished shard is dropped; rerun to resume")
+        except Exception:
+            commit = False  # an unexpected error: keep only shards known to be complete
+            raise
         finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+            if results is not None:
+                results.close()  # stops the worker processes, if any
             writer.close(commit=commit)
             failures.finish()
         # Count only committed shards: an interrupted run's dropped shard wrote nothing.

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -281,3 +282,45 @@ def test_demo_builds_the_bundled_video(tmp_path, capsys):
     (record,) = schema.read_manifest(out)
     assert record["id"] == "carphone" and record["frames_total"] == 120
     assert record["frames_kept"] >= 110
+
+
+def fake_or_crash(item, options):
+    """Importable by spawned workers: kills its own process on ids starting with `crash`."""
+    if item.video_id.startswith("crash"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    from tfrecords_builder import ProcessedVideo
+
+    frames = 1 + len(item.video_id) % 3
+    return ProcessedVideo(jpeg_frames=[TINY_JPEG] * frames,
+                          landmarks=np.full((frames, 68, 2), len(item.video_id), np.float32),
+                          boxes=np.zeros((frames, 4), np.float32),
+                          timestamps=np.arange(frames, dtype=np.float32),
+                          detected=np.ones(frames, bool), crop_size=8, fps=10.0,
+                          frames_total=frames)
+
+
+TINY_JPEG = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+
+
+def test_a_video_that_crashes_its_worker_is_reported_and_the_job_goes_on(tmp_path):
+    from tfrecords_builder.build_job import BuildJob
+    from tfrecords_builder.sources import ItemList
+
+    names = ["a", "bb", "crash1", "ccc", "dddd", "e"]
+    for name in names:
+        (tmp_path / f"{name}.mp4").write_bytes(b"x")
+    source = ItemList([VideoItem(path=str(tmp_path / f"{n}.mp4"), video_id=n, label_name="x")
+                       for n in names])
+    outputs = {}
+    for workers in (2, 1):
+        out = tmp_path / f"out{workers}"
+        job = BuildJob(source, out, workers=workers, progress=False, process_fn=fake_or_crash)
+        if workers == 1:  # in-process, a crash would kill pytest: leave the crashing ones out
+            job.source = ItemList([i for i in source.items() if not i.video_id.startswith("crash")])
+        summary = job.run()
+        assert summary.written == 5 and summary.succeeded
+        outputs[workers] = read_records(out)
+    rows = failure_rows(tmp_path / "out2")
+    assert [(r["id"], r["kind"]) for r in rows] == [("crash1", "decode")]
+    assert "worker process crashed" in rows[0]["cause"]
+    assert outputs[2] == outputs[1]
