@@ -10,6 +10,8 @@ the same network pass (decoupled γ_s / γ_p, thesis Table 3.3); the first is th
 Several runs (`--runs A B C`, repeated seeds or cross-validation folds): every run is
 evaluated (or its existing report for the same split and γ_p is reused) and the mean ±
 standard error of every metric is written to `aggregate.json`, `aggregate.md` and a plot.
+When the runs evaluated disjoint videos (folds), a report over all their videos together is
+written to `pooled/` too (leave-one-subject-out UNBC-McMaster: ROC over all 25 folds).
 
 Example:
 
@@ -152,22 +154,38 @@ def _summary(report):
 
 
 def _existing_report(run_dir, split, gamma):
-    path = os.path.join(run_dir, "evaluation", "report.json")
-    if not os.path.exists(path):
+    folder = os.path.join(run_dir, "evaluation")
+    path = os.path.join(folder, "report.json")
+    if not (os.path.exists(path) and os.path.exists(os.path.join(folder, "window_scores.npz"))):
         return None
     with open(path, encoding="utf-8") as handle:
         report = json.load(handle)
     if report.get("split") == split and report.get("pooling_temperature") == gamma:
+        report["out_dir"] = folder
         return report
     return None
 
 
 def aggregate_runs(run_dirs, split=None, pooling_temperatures=None, out_dir=None,
                    data_dir=None, positive_class=None, reuse=True):
-    """Evaluates runs (or reuses their matching reports) and writes mean ± SE; returns it."""
+    """Evaluates runs (or reuses their matching reports) and aggregates them.
+
+    Always: mean ± standard error of every metric over the runs (repeated seeds, or folds
+    such as BioVid's 8 subject-independent folds or HMDB-51's 3 splits). When the runs
+    evaluated disjoint videos (cross-validation folds), also one report over all their
+    videos together in `OUT/pooled/`: the protocol of leave-one-subject-out UNBC-McMaster,
+    whose ROC needs both classes while one subject's fold may hold only one.
+
+    Returns:
+        dict from `aggregate_reports`, plus "pooled" (the pooled report) when made and
+        "out_dir".
+    """
     from kerasfer.config import load_config
+    from kerasfer.evaluation import VideoPredictions
     from kerasfer.evaluation import aggregate_reports
+    from kerasfer.evaluation import build_report
     from kerasfer.evaluation import write_aggregate_report
+    from kerasfer.evaluation import write_report
 
     reports = []
     for run_dir in run_dirs:
@@ -188,6 +206,18 @@ def aggregate_runs(run_dirs, split=None, pooling_temperatures=None, out_dir=None
     parent = os.path.dirname(os.path.abspath(run_dirs[0]))
     out_dir = out_dir or os.path.join(parent, "aggregate_evaluation")
     write_aggregate_report(aggregate, out_dir)
+    predictions = [VideoPredictions.load(os.path.join(r["out_dir"], "window_scores.npz"))
+                   for r in reports]
+    ids = [i for p in predictions for i in p.ids]
+    same_classes = all(r["class_names"] == reports[0]["class_names"] for r in reports)
+    if len(run_dirs) > 1 and len(set(ids)) == len(ids) and same_classes:
+        pooled = VideoPredictions.concatenate(predictions)
+        pooled_report = build_report(
+            pooled, reports[0]["class_names"], split=f"{reports[0]['split']} (all folds)",
+            clip_length=reports[0].get("clip_length"), positive_class=positive_class,
+            run=f"{len(run_dirs)} folds pooled")
+        write_report(pooled_report, pooled, os.path.join(out_dir, "pooled"))
+        aggregate["pooled"] = pooled_report
     aggregate["out_dir"] = out_dir
     return aggregate
 
@@ -241,6 +271,9 @@ def main(argv=None):
             se = accuracy.get("se")
             print(f"{aggregate['num_runs']} runs: accuracy {100 * accuracy.get('mean', 0):.2f} "
                   f"± {'n/a' if se is None else f'{100 * se:.2f}'} %")
+            if "pooled" in aggregate:
+                print(f"all folds pooled: {_summary(aggregate['pooled'])} → "
+                      f"{os.path.join(aggregate['out_dir'], 'pooled', 'report.md')}")
             print(f"report: {os.path.join(aggregate['out_dir'], 'aggregate.md')}")
     except KerasferError as error:
         print(f"error: {error}", file=sys.stderr)

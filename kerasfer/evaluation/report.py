@@ -7,8 +7,9 @@ BioVid); per-emotion average precision and its mean (MAP) when the classes are
 `<emotion>_<genuine|fake>` pairs or `emotions` are given for a genuine/fake task (SASE-FE).
 
 Files written by `write_report(report, predictions, out_dir)`:
-`report.json`, `report.md`, `predictions.csv`, `confusion_matrix.png`,
-`per_class_recall.png` and, for binary tasks, `roc_curve.png`.
+`report.json`, `report.md`, `predictions.csv`, `window_scores.npz` (to re-pool with another
+γ_p or pool folds together), `confusion_matrix.png`, `per_class_recall.png` and, for binary
+tasks, `roc_curve.png`.
 
 Example:
 
@@ -224,6 +225,8 @@ def write_report(report, predictions, out_dir):
             report["roc"]["fpr"], report["roc"]["tpr"], os.path.join(out_dir, "roc_curve.png"),
             auc=metrics["roc_auc"], equal_error_rate=metrics["equal_error_rate"],
             title=f"ROC, positive class: {report['positive_class']}")
+    files["window_scores"] = os.path.join(out_dir, "window_scores.npz")
+    predictions.save(files["window_scores"])
     files["predictions"] = os.path.join(out_dir, "predictions.csv")
     rows = predictions.rows(names)
     with open(files["predictions"], "w", newline="") as handle:

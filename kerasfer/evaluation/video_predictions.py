@@ -59,6 +59,41 @@ class VideoPredictions:
         """Returns the same predictions pooled with another γ_p (no network pass)."""
         return VideoPredictions(self.ids, self.labels, self.window_scores, pooling_temperature)
 
+    def save(self, path):
+        """Writes ids, labels, γ_p and every video's window scores to an `.npz` file."""
+        lengths = np.array([len(w) for w in self.window_scores], dtype=np.int64)
+        np.savez_compressed(path, ids=np.array(self.ids), labels=self.labels, lengths=lengths,
+                            window_scores=np.concatenate(self.window_scores, axis=0),
+                            pooling_temperature=self.pooling_temperature)
+
+    @classmethod
+    def load(cls, path):
+        """Reads predictions written by `save`."""
+        with np.load(path) as data:
+            splits = np.cumsum(data["lengths"])[:-1]
+            windows = np.split(data["window_scores"], splits, axis=0)
+            return cls(data["ids"].tolist(), data["labels"], windows,
+                       float(data["pooling_temperature"]))
+
+    @classmethod
+    def concatenate(cls, predictions, pooling_temperature=None):
+        """Joins the predictions of several folds into one set (e.g. leave-one-subject-out:
+        UNBC-McMaster's ROC is computed over the videos of all 25 folds together).
+
+        Args:
+            predictions: list of `VideoPredictions` over disjoint videos.
+            pooling_temperature: float or None. γ_p of the result; None keeps the first one's.
+        """
+        ids = [i for p in predictions for i in p.ids]
+        if len(set(ids)) != len(ids):
+            raise ValueError("Pooled predictions need disjoint videos (folds), but some ids "
+                             "repeat; use mean ± SE over runs instead. Received: "
+                             f"{len(ids) - len(set(ids))} repeated ids")
+        gamma = predictions[0].pooling_temperature if pooling_temperature is None \
+            else pooling_temperature
+        return cls(ids, np.concatenate([p.labels for p in predictions]),
+                   [w for p in predictions for w in p.window_scores], gamma)
+
     def rows(self, class_names):
         """One dict per video (id, label, prediction, windows, probabilities) for a CSV."""
         rows = []

@@ -60,7 +60,10 @@ def tiny_model(seed):
 
 
 def write_run(run_dir, data_dir, ids, seed):
-    """The layout `kerasfer.fit` writes: config.yaml, splits.json, best_model.keras."""
+    """The layout `kerasfer.fit` writes: config.yaml, splits.json, best_model.keras.
+
+    Run `seed` is fold `seed` of a 2-fold cross-validation: validation = half of the videos.
+    """
     os.makedirs(run_dir)
     config = load_config(overrides=[f"run_dir={run_dir}", f"data.dir={data_dir}",
                                     f"data.image_size={SIZE}", f"data.clip_length={F}",
@@ -68,7 +71,9 @@ def write_run(run_dir, data_dir, ids, seed):
                                     "eval.pooling_temperature=2.0"])
     save_config(config, os.path.join(run_dir, "config.yaml"))
     with open(os.path.join(run_dir, "splits.json"), "w") as handle:
-        json.dump({"train": ids[:2], "validation": ids[2:], "test": []}, handle)
+        validation = ids[4 * seed:4 * seed + 4]
+        train = [i for i in ids if i not in validation]
+        json.dump({"train": train, "validation": validation, "test": []}, handle)
     tiny_model(seed).save(os.path.join(run_dir, "best_model.keras"))
 
 
@@ -99,14 +104,14 @@ def test_evaluate_cli_end_to_end(runs):
                              "--pooling-temperature", "2", "0"], capture_output=True,
                             text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "validation: 6 videos, accuracy" in result.stdout and "(γ_p = 2.0)" in result.stdout
+    assert "validation: 4 videos, accuracy" in result.stdout and "(γ_p = 2.0)" in result.stdout
     out = os.path.join(run_dirs[0], "evaluation")
     for name in ("report.json", "report.md", "predictions.csv", "confusion_matrix.png",
                  "per_class_recall.png", "roc_curve.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     report = json.load(open(os.path.join(out, "report.json")))
-    expected = in_process_predictions(run_dirs[0], data_dir, ids[2:], 2.0)
-    assert report["num_videos"] == 6 and report["class_names"] == list(CLASSES)
+    expected = in_process_predictions(run_dirs[0], data_dir, ids[:4], 2.0)
+    assert report["num_videos"] == 4 and report["class_names"] == list(CLASSES)
     assert report["metrics"]["accuracy"] == pytest.approx(
         np.mean(expected.predicted == expected.labels))
     zero = expected.with_pooling_temperature(0.0)
@@ -118,16 +123,26 @@ def test_evaluate_cli_end_to_end(runs):
 
 
 def test_evaluate_runs_aggregates_mean_and_se(runs, tmp_path, capsys):
-    run_dirs, _, _ = runs
+    run_dirs, data_dir, ids = runs
     assert evaluate_main(["--runs", *run_dirs, "--out", str(tmp_path / "agg"),
                           "--no-reuse"]) == 0
-    assert "2 runs: accuracy" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 runs: accuracy" in printed and "all folds pooled: validation (all folds): 8" \
+        in printed
     aggregate = json.load(open(tmp_path / "agg" / "aggregate.json"))
     reports = [json.load(open(os.path.join(d, "evaluation", "report.json"))) for d in run_dirs]
     values = [r["metrics"]["accuracy"] for r in reports]
     assert aggregate["metrics"]["accuracy"]["values"] == pytest.approx(values)
     assert aggregate["metrics"]["accuracy"]["mean"] == pytest.approx(np.mean(values))
     assert aggregate["metrics"]["roc_auc"]["n"] == 2
+    # The folds are disjoint: one report over all 8 videos, each scored by its fold's model.
+    pooled = json.load(open(tmp_path / "agg" / "pooled" / "report.json"))
+    assert pooled["num_videos"] == 8
+    folds = [in_process_predictions(d, data_dir, ids[4 * k:4 * k + 4], 2.0)
+             for k, d in enumerate(run_dirs)]
+    correct = sum(int(np.sum(f.predicted == f.labels)) for f in folds)
+    assert pooled["metrics"]["accuracy"] == pytest.approx(correct / 8)
+    assert os.path.exists(tmp_path / "agg" / "pooled" / "roc_curve.png")
 
 
 def test_export_cli_from_run(runs, tmp_path):
@@ -138,10 +153,10 @@ def test_export_cli_from_run(runs, tmp_path):
     # The served probabilities of a stored video equal the evaluation of the same video
     # (uint8 JPEG-decoded frames in; γ_p = eval.pooling_temperature of the config).
     index = DatasetIndex.load(data_dir)
-    example = next(iter(evaluation_dataset(index, index.select(ids[3:4]), normalization="unit",
+    example = next(iter(evaluation_dataset(index, index.select(ids[5:6]), normalization="unit",
                                            image_size=SIZE)))
     video = tf.cast(tf.round(example["video"] * 255.0), tf.uint8)
-    expected = in_process_predictions(run_dirs[1], data_dir, ids[3:4], 2.0)
+    expected = in_process_predictions(run_dirs[1], data_dir, ids[5:6], 2.0)
     np.testing.assert_allclose(serve(videos=video)["probabilities"][0],
                                expected.probabilities[0], rtol=1e-4, atol=1e-5)
 

@@ -101,3 +101,18 @@ def test_aggregate_report_files(tmp_path):
     assert saved["metrics"]["accuracy"]["se"] == pytest.approx(
         np.std(accuracies, ddof=1) / np.sqrt(3))
     assert "± SE" in (tmp_path / "aggregate.md").read_text()
+
+
+def test_predictions_save_load_and_concatenate(tmp_path):
+    first, second = make_predictions(3, videos=5, seed=1), make_predictions(3, videos=4, seed=2)
+    first.save(tmp_path / "a.npz")
+    loaded = VideoPredictions.load(tmp_path / "a.npz")
+    assert loaded.ids == first.ids and loaded.pooling_temperature == first.pooling_temperature
+    np.testing.assert_array_equal(loaded.labels, first.labels)
+    np.testing.assert_allclose(loaded.logits, first.logits)
+    second.ids = [f"w{i}" for i in range(4)]
+    joined = VideoPredictions.concatenate([first, second])
+    assert len(joined.ids) == 9
+    np.testing.assert_allclose(joined.logits, np.concatenate([first.logits, second.logits]))
+    with pytest.raises(ValueError, match="disjoint videos"):
+        VideoPredictions.concatenate([first, first])
