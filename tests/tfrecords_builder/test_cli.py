@@ -124,6 +124,10 @@ def test_all_bad_job_fails(tmp_path, capsys):
     assert len(failure_rows(tmp_path / "out")) == 3
     assert glob.glob(str(tmp_path / "out" / "*.tfrecord")) == []
     assert "0 written, 0 skipped (already done), 3 failed" in capsys.readouterr().out
+    # An unreadable source is one line (file, cause, fix) and exit status 1.
+    assert main(["--source", f"csv:{tmp_path / 'nope.csv'}", "--out", str(tmp_path / "o")]) == 1
+    assert f"ERROR {tmp_path / 'nope.csv'}: CSV file not found. check the path" in \
+        capsys.readouterr().err
 
 
 def test_strict_stops_at_the_first_error(tmp_path, carphone_path, capsys):

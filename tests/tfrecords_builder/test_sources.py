@@ -140,17 +140,31 @@ def test_unbc_mcmaster_sequences_opi_and_pspi(tmp_path):
     assert items[1].frame_labels == [0.0, 4.0, 8.0]
 
 
-def test_unbc_frame_labels_line_up_with_decoded_frames(tmp_path):
-    from tfrecords_builder.face_options import FaceOptions
-    from tfrecords_builder.process import process_video
+def test_unbc_job_writes_pspi_frame_labels_and_reports_bad_label_files(tmp_path):
+    import json
 
-    make_unbc(tmp_path)
-    item = UnbcMcMaster(tmp_path).items()[0]
-    video = process_video(item, FaceOptions(detector="none", crop_size=16))
-    np.testing.assert_array_equal(video.frame_labels, np.float32([3.0, 7.0, 11.0]))
-    decoded = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_GRAYSCALE).mean()
-               for j in video.jpeg_frames]
-    assert decoded[0] < decoded[1] < decoded[2]  # frames 1, 2, 10 (grey 0, 30, 60)
+    from kerasfer import schema
+    from kerasfer.data import read_videos
+    from tfrecords_builder.cli import main
+
+    make_unbc(tmp_path / "UNBC")
+    (tmp_path / "UNBC" / "Sequence_Labels" / "OPI" / "064-ak064" / "ak064t1aaaff.txt").write_text("")
+    out = tmp_path / "out"
+    assert main(["--source", f"unbc:{tmp_path / 'UNBC'}", "--out", str(out), "--no-detect",
+                 "--crop-size", "16", "--no-progress"]) == 0
+    assert schema.read_classes(out) == ["0", "1", "2", "3", "4", "5"]
+    (record,) = schema.read_manifest(out)
+    assert (record["id"], record["label"], record["has_frame_labels"]) == \
+        ("042-ll042/ll042t1aaaff", 3, True)
+    (video,) = list(read_videos(str(out)))
+    # PSPI follows the decoder's natural frame order (1, 2, 10): labels 3, 7, 11 and grey
+    # levels 0, 30, 60.
+    np.testing.assert_array_equal(video["frame_label"], np.float32([3.0, 7.0, 11.0]))
+    grey = video["frames"].reshape(3, -1).mean(axis=1)
+    assert grey[0] < grey[1] < grey[2]
+    (row,) = [json.loads(line) for line in open(out / "failures.jsonl")]
+    assert (row["id"], row["kind"]) == ("064-ak064/ak064t1aaaff", "label")
+    assert "ak064t1aaaff.txt" in row["path"] and "expected one number" in row["cause"]
 
 
 def test_unbc_bad_label_files(tmp_path):
