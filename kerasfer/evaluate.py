@@ -44,13 +44,25 @@ def _import_serializables():
         importlib.import_module(package)
 
 
+def _synthetic_data_dir(config, config_path):
+    # An empty data.dir means kerasfer.fit trained on its synthetic videos, generated
+    # deterministically into a cache directory (regenerated here if the cache was cleared).
+    try:
+        from kerasfer.training.experiment import prepare_data_dir
+    except ImportError as error:
+        raise ConfigError(config_path, "data.dir is empty, so the dataset location is unknown",
+                          "pass --data-dir with the dataset directory used for training") from error
+    return prepare_data_dir(config)
+
+
 def load_run(run_dir, data_dir=None):
     """Loads a run directory written by `kerasfer.fit`.
 
     Args:
         run_dir: str. Holds config.yaml, splits.json and best_model.keras.
         data_dir: str or None. Dataset directory overriding the config's `data.dir`
-            (e.g. when the data moved). Defaults to None.
+            (e.g. when the data moved). Defaults to None. An empty `data.dir` means the
+            synthetic videos of `kerasfer.fit`, found in (or regenerated into) their cache.
 
     Returns:
         `Run`.
@@ -70,10 +82,7 @@ def load_run(run_dir, data_dir=None):
                               "pass --run the directory written by `python -m kerasfer.fit` "
                               "(it must have finished at least one epoch)")
     config = load_config(config_path)
-    data_dir = data_dir or config.data.dir
-    if not data_dir:
-        raise ConfigError(config_path, "data.dir is empty, so the dataset location is unknown",
-                          "pass --data-dir with the dataset directory used for training")
+    data_dir = data_dir or config.data.dir or _synthetic_data_dir(config, config_path)
     with open(splits_path, encoding="utf-8") as handle:
         try:
             splits = json.load(handle)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -179,7 +180,8 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
     Args:
         model: `keras.Model`. Clips `(batch, frames, image_size, image_size, channels)` →
             logits `(batch, classes)`; with a `frame_scores` layer for one-pass inference.
-        out_dir: str. SavedModel directory (created; must not hold another SavedModel).
+        out_dir: str. SavedModel directory: created, or replaced if it holds an earlier
+            kerasfer export; any other non-empty directory is refused.
         normalization: str. "imagenet", "minus_one_one" or "unit" (as in training).
         image_size: int. Side of the square frames the model takes.
         grayscale: bool. The model takes one grey channel.
@@ -212,9 +214,10 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
                         ("window_batch_size", window_batch_size)):
         if isinstance(value, bool) or int(value) != value or int(value) < 1:
             raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
-    if os.path.exists(os.path.join(out_dir, "saved_model.pb")):
-        raise FileExistsError(f"{out_dir}: a SavedModel is already there. Pass another "
-                              "--out directory or delete the old export first")
+    previous_export = os.path.join(out_dir, "assets", EXPORT_SETTINGS_FILENAME)
+    if os.path.exists(out_dir) and os.listdir(out_dir) and not os.path.exists(previous_export):
+        raise FileExistsError(f"{out_dir}: the directory is not empty and is not a kerasfer "
+                              "export. Pass another --out directory")
     settings = {"normalization": normalization, "image_size": int(image_size),
                 "grayscale": bool(grayscale), "clip_length": int(clip_length),
                 "pooling_temperature": gamma, "class_names": class_names,
@@ -231,7 +234,18 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
             json.dump(settings, handle, indent=2)
         module = _make_module(model, settings, class_names, asset_paths, frame_scores_layer,
                               int(window_batch_size))
-        tf.saved_model.save(module, out_dir, signatures={"serving_default": module.serve})
+        # Written next to out_dir then swapped in, so an earlier export (e.g. before a
+        # resumed training run) is replaced whole and a failed export leaves it intact.
+        parent = os.path.dirname(os.path.abspath(out_dir))
+        os.makedirs(parent, exist_ok=True)
+        partial = tempfile.mkdtemp(prefix=".export-", dir=parent)
+        try:
+            tf.saved_model.save(module, partial, signatures={"serving_default": module.serve})
+            if os.path.exists(out_dir):
+                shutil.rmtree(out_dir)
+            os.replace(partial, out_dir)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
     return out_dir
 
 

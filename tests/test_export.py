@@ -178,8 +178,11 @@ def test_clip_level_model_export(tmp_path):
 
 
 def test_grayscale_minus_one_one_export(tmp_path):
+    # Exported twice into the same directory: the second export replaces the first whole.
+    export(fully_conv_model(seed=3), tmp_path / "grey")
     model = fully_conv_model(channels=1, seed=4)
     path = export(model, tmp_path / "grey", normalization="minus_one_one", grayscale=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grey"]  # no partial export left
     serve = tf.saved_model.load(path).signatures["serving_default"]
     video = uint8_video(8, seed=5, side=SIZE)  # already at image_size: no resize
     expected = reference_scores(model, video, "minus_one_one", grayscale=True)
@@ -193,8 +196,10 @@ def test_export_argument_errors(exported, tmp_path):
         export_saved_model(model, str(tmp_path / "a"), normalization="unit", image_size=SIZE,
                            grayscale=False, clip_length=F, pooling_temperature=1.0,
                            class_names=["a", "b"])
-    with pytest.raises(FileExistsError, match="already there"):
-        export(model, exported[1])
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not an export")
+    with pytest.raises(FileExistsError, match="not a kerasfer export"):
+        export(model, tmp_path / "other")
     with pytest.raises(ValueError, match="pooling_temperature"):
         export_saved_model(model, str(tmp_path / "b"), normalization="unit", image_size=SIZE,
                            grayscale=False, clip_length=F, pooling_temperature=-1.0,
