@@ -118,8 +118,8 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
     shards of pre-aligned RGB crops with 68 landmarks in crop coordinates and the
     per-frame expression intensity as frame labels, `manifest.jsonl`, `classes.json`, an
     empty `failures.jsonl`, plus `synthetic.json` with the generation parameters. Video `i`
-    has label `i % C` and subject `(i // C) % num_subjects`, so classes and subjects are
-    balanced; `split` is left empty (use `kerasfer.data.folds`). With `write_mp4`, every
+    has label `i % C` and subject `(i % C + i // C) % num_subjects`, so classes and
+    subjects are balanced (with C × S videos each subject shows every class once); `split` is left empty (use `kerasfer.data.folds`). With `write_mp4`, every
     video is also written as `videos/<id>.mp4` with the face inside a wider frame, and
     `videos.csv` lists `path,label,subject,split` (paths relative to the CSV) for
     `python -m tfrecords_builder`; `video/source_path` then names the mp4 (relative to
@@ -197,7 +197,9 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
             first = shard_index * videos_per_shard
             for index in range(first, min(num_videos, first + videos_per_shard)):
                 label = index % len(classes)
-                subject = (index // len(classes)) % num_subjects
+                # Round b of the classes starts at subject b: with C × S videos every
+                # subject shows every class once, and few videos still spread over subjects.
+                subject = (index % len(classes) + index // len(classes)) % num_subjects
                 emotion = emotions[label // 2] if genuine_posed else classes[label]
                 posed = bool(genuine_posed and label % 2)
                 video_id = f"syn{index:05d}"

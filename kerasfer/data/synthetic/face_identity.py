@@ -102,7 +102,7 @@ class FaceIdentity:
         resting = rng.normal(0, 0.04, num_actions).clip(-0.08, 0.08)
         return cls(
             face_width=rng.uniform(0.86, 1.0),
-            face_height=rng.uniform(1.15, 1.35),
+            face_height=rng.uniform(1.12, 1.3),
             head_top=rng.uniform(1.3, 1.45),
             jaw_squareness=rng.uniform(0.0, 1.0),
             eye_y=rng.uniform(-0.38, -0.28),

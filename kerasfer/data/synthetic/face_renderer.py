@@ -35,9 +35,9 @@ class FaceRenderer:
         padding: int. Extra background on every side of the crop, for a wider "source"
             frame (mp4 output); the canvas side is `image_size + 2 * padding`. Defaults to 0.
         face_scale: float. Pixels per face unit as a fraction of `image_size`.
-            Defaults to 0.33.
+            Defaults to 0.32.
         face_centre: tuple of 2 floats. Face origin inside the crop as fractions of
-            `image_size`. Defaults to (0.5, 0.53).
+            `image_size`. Defaults to (0.5, 0.5).
 
     Example:
 
@@ -49,7 +49,7 @@ class FaceRenderer:
     ((112, 112, 3), (68, 2))
     """
 
-    def __init__(self, image_size=112, padding=0, face_scale=0.33, face_centre=(0.5, 0.53)):
+    def __init__(self, image_size=112, padding=0, face_scale=0.32, face_centre=(0.5, 0.5)):
         if int(image_size) < 16:
             raise ValueError(f"`image_size` must be at least 16. Received: image_size={image_size}")
         if int(padding) < 0:

@@ -22,7 +22,8 @@ class SyntheticVideo:
     Args:
         frames: uint8 `(frames, image_size, image_size, 3)`. RGB face crops.
         landmarks: float32 `(frames, 68, 2)`. Landmarks in crop pixels.
-        intensity: float32 `(frames,)`. Expression intensity (the frame labels).
+        intensity: float32 `(frames,)`. Expression intensity (the frame labels); all 0 for
+            Neutral.
         face_present: bool `(frames,)`. False on frames without a face.
         boxes: float32 `(frames, 4)`. Face box `(x0, y0, x1, y1)` of the landmarks in
             source-frame pixels.
@@ -151,8 +152,11 @@ def render_video(class_name="Happy", *, num_frames=48, image_size=112, apex_frac
         landmarks[t] = points
     boxes = np.concatenate([landmarks.min(axis=1), landmarks.max(axis=1)], axis=1)
     landmarks -= np.float32(padding)
+    # Neutral shows no expression, so its frame labels are 0 whatever the timeline says.
+    expressive = bool(np.abs(apex_actions).max() > 0)
+    intensity = timeline.intensity * np.float32(expressive)
     return SyntheticVideo(
-        frames=frames, landmarks=landmarks, intensity=timeline.intensity.copy(),
+        frames=frames, landmarks=landmarks, intensity=intensity,
         face_present=timeline.face_present.copy(), boxes=boxes.astype(np.float32),
         timeline=timeline, class_name=str(class_name), posed=bool(posed),
         source_frames=source)

@@ -137,9 +137,11 @@ class VideoTimeline:
 
         level = rng.uniform(0.8, 1.0)
         intensity = np.zeros(length)
-        intensity[onset_start:apex_start] = level * _ramp(onset)
-        intensity[apex_start:apex_end] = np.clip(level + rng.normal(0, 0.03, apex), 0.7, 1.0)
-        intensity[apex_end:offset_end] = level * _ramp(offset)[::-1]
+        # The apex window is the most intense part: ramps stop below its lowest value.
+        intensity[onset_start:apex_start] = (level - 0.08) * _ramp(onset)
+        intensity[apex_start:apex_end] = np.clip(level + rng.normal(0, 0.03, apex),
+                                                 level - 0.05, 1.0)
+        intensity[apex_end:offset_end] = (level - 0.08) * _ramp(offset)[::-1]
 
         amplitude = rng.uniform(0.3, 1.5)
         pose = np.stack([
