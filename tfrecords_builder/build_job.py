@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 
 from kerasfer import errors
@@ -20,10 +21,19 @@ from tfrecords_builder.writer import DatasetWriter
 logger = logging.getLogger("tfrecords_builder")
 
 
-def _ignore_interrupts():
-    # Workers leave Ctrl-C to the main process, which stops the pool and drops the
-    # unfinished shard; a worker dying on its own KeyboardInterrupt would hang `imap`.
+def _watch_parent(parent_pid):
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _init_worker(parent_pid):
+    # Workers leave Ctrl-C to the main process, which stops them and drops the unfinished
+    # shard; and they exit when the main process dies (kill -9), instead of waiting forever
+    # on their task queue.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
 def _process_one(payload):
@@ -45,7 +55,7 @@ def _new_executor(workers):
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_interrupts)
+                               initializer=_init_worker, initargs=(os.getpid(),))
 
 
 def _stop_executor(executor):

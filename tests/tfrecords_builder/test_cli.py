@@ -222,16 +222,23 @@ def test_kill_9_mid_run_then_rerun_writes_every_video_once(tmp_path, carphone_pa
     out = tmp_path / "out"
     argv = ["--source", f"csv:{csv_path}", "--out", str(out), "--videos-per-shard", "2",
             "--detect-every", "10", "--frame-stride", "4", "--no-progress"]
-    process = subprocess.Popen([sys.executable, "-m", "tfrecords_builder"] + argv,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "tfrecords_builder", "--workers", "2"] +
+                               argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = out / "manifest.jsonl"
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:
         if manifest.exists() and manifest.read_text().count("\n") >= 2:
             break
         time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                             text=True).stdout.split()
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL  # killed mid-run, not finished
+    assert workers  # the worker processes notice and exit instead of lingering
+    deadline = time.monotonic() + 15
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
     done_before = [r["id"] for r in schema.read_manifest(out)]
     assert 2 <= len(done_before) < len(ids)
     read_records(out)  # every visible shard is complete (a partial one fails to read)
