@@ -1,13 +1,14 @@
 """Faces in a frame sequence: detection schedule, tracking and 68 landmarks.
 
-`locate_faces` turns decoded frames into `(source_index, timestamp, rgb, box, detected)`:
+`locate_faces` turns decoded frames into `(source_index, timestamp, rgb, box, detected,
+landmarks)`:
 
 * the detector (`tfrecords_builder.detectors`: dlib HOG by default, dlib CNN, OpenCV Haar)
   runs on a copy downscaled to `detection_max_side`, boxes are mapped back, and the
   largest face is kept;
 * with `detect_every = k > 1` it runs on every k-th frame and a `FaceTracker` follows the
-  box in between (seed 002 detects once and tracks); a lost track triggers a detection on
-  the same frame; tracked boxes have `detected = False`;
+  box in between (seed 002 detects once and tracks); a lost track triggers a detection
+  on the same frame; tracked boxes have `detected = False`;
 * with `detector = "none"` the whole frame is the face box (data already cropped).
 
 `predict_landmarks` runs dlib's 68-point shape predictor (Kazemi & Sullivan, CVPR 2014;
@@ -17,13 +18,14 @@ per video.
 
 Example:
 
->>> for index, timestamp, rgb, box, detected in locate_faces(frames, FaceOptions()):
-...     landmarks = predict_landmarks(rgb, box) if box is not None else None
+>>> for index, timestamp, rgb, box, detected, landmarks in locate_faces(frames, options):
+...     box  # float32 (4,) or None
 """
 
 from __future__ import annotations
 
 import functools
+
 import numpy as np
 
 from kerasfer.assets import dlib_model_path
@@ -57,7 +59,7 @@ def predict_landmarks(image, box):
 
 
 def locate_faces(frames, options):
-    """Finds the face box of every frame.
+    """Finds the face box and 68 landmarks of every frame.
 
     Args:
         frames: iterable of `(source_index, timestamp, rgb)` (from `video.open_video`).
@@ -65,8 +67,9 @@ def locate_faces(frames, options):
             and `upsample`.
 
     Yields:
-        `(source_index, timestamp, rgb, box, detected)` per input frame; `box` is float32 `(4,)` in frame pixels or None
-        when no face was found (a detection frame without a face, or a lost track that
+        `(source_index, timestamp, rgb, box, detected, landmarks)` per input frame; `box`
+        is float32 `(4,)` in frame pixels and `landmarks` float32 `(68, 2)`, both None when
+        no face was found (a detection frame without a face, or a lost track that
         re-detection could not recover).
     """
     tracker = FaceTracker()
@@ -75,21 +78,24 @@ def locate_faces(frames, options):
         if options.detector == "none":
             height, width = image.shape[:2]
             box = np.array([0, 0, width - 1, height - 1], np.float32)
-            yield (source_index, timestamp, image, box, False)
+            yield (source_index, timestamp, image, box, False, predict_landmarks(image, box))
             continue
         small, scale = downscale(image, options.detection_max_side)
-        box = None
         if tracker.active and frames_since_detection < options.detect_every - 1:
             tracked = tracker.update(small)
             frames_since_detection += 1
             if tracked is not None:
-                yield (source_index, timestamp, image, tracked / scale, False)
+                box = tracked / scale
+                yield (source_index, timestamp, image, box, False, predict_landmarks(image, box))
                 continue
         box = detect_largest_face(image, options.detector, upsample=options.upsample,
                                   small=(small, scale))
         frames_since_detection = 0
         if box is None:
             tracker.stop()
-        elif options.detect_every > 1:
+            yield (source_index, timestamp, image, None, False, None)
+            continue
+        landmarks = predict_landmarks(image, box)
+        if options.detect_every > 1:
             tracker.start(small, box * scale)
-        yield (source_index, timestamp, image, box, box is not None)
+        yield (source_index, timestamp, image, box, True, landmarks)

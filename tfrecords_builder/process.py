@@ -86,8 +86,9 @@ def process_video(item, options=None):
     last_box = None
     frames_total = 0
 
-    def keep(image, box, timestamp, detected, label):
-        landmarks = predict_landmarks(image, box)
+    def keep(image, box, timestamp, detected, label, landmarks=None):
+        if landmarks is None:  # A frame kept without a face: landmarks in the known box.
+            landmarks = predict_landmarks(image, box)
         face, crop_landmarks, _ = crop(image, landmarks, options.crop_size)
         kept["jpeg"].append(encode_jpeg(face, options.jpeg_quality))
         kept["landmarks"].append(crop_landmarks)
@@ -97,7 +98,8 @@ def process_video(item, options=None):
         kept["labels"].append(label)
 
     hits = misses = 0
-    for source_index, timestamp, image, box, detected in locate_faces(frames, options):
+    for source_index, timestamp, image, box, detected, landmarks in locate_faces(frames,
+                                                                                 options):
         frames_total += 1
         hits += bool(detected)
         misses += box is None
@@ -113,7 +115,7 @@ def process_video(item, options=None):
             for pending_image, pending_time, pending_label in pending:
                 keep(pending_image, box, pending_time, False, pending_label)
             pending = []
-        keep(image, box, timestamp, detected, label)
+        keep(image, box, timestamp, detected, label, landmarks)
         last_box = box
 
     attempts = hits + misses

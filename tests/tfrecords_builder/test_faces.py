@@ -166,9 +166,9 @@ def test_tracker_reports_loss_on_a_changed_scene(carphone_frames):
 
 def test_detector_none_uses_the_whole_frame(carphone_frames):
     records = list(locate_faces(carphone_frames[:3], FaceOptions(detector="none")))
-    for _, _, image, box, detected in records:
+    for _, _, image, box, detected, landmarks in records:
         np.testing.assert_array_equal(box, [0, 0, 175, 143])
-        assert not detected
+        assert not detected and landmarks.shape == (68, 2)
 
 
 def test_group_rectangles_merges_neighbours_and_drops_lonely_boxes():
