@@ -7,7 +7,8 @@ within a video sample. Frames are resized to 112 × 112."
 
 Every op is a function dict → dict on one clip. Keys:
 
-- `frames`: float32 `(frames, height, width, channels)` in [0, 1], channels 1 or 3.
+- `frames`: float32 `(frames, height, width, channels)` in [0, 1], channels 1 or 3
+  (uint8 also for the geometric ops and `apply_warp`, which keep the dtype).
 - `seed`: int64 `(2,)` stateless seed of the clip (`kerasfer.data.clip_indices.clip_seed`);
   each op folds in its own stream id, so the draws do not depend on which ops run.
 - `warp`: float32 `(3, 3)` (optional; identity when absent). The geometric ops do not
@@ -150,46 +151,64 @@ def _grey(frames):
 def color_jitter(example, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1):
     """torchvision-style ColorJitter with one draw per clip (keys: `frames`, `seed`).
 
-    Factors b, c, s ~ U(1 − x, 1 + x), hue shift h ~ U(−hue, hue) of the colour circle,
-    applied in a fixed order: `x·b`; contrast `(x − m)·c + m` with m the mean grey level
-    of each frame; saturation `(x − g)·s + g` with g the grey image; hue rotation; each
-    clipped to [0, 1]. Grey clips (1 channel) get brightness and contrast only.
+    Factors b, c, s ~ U(1 − x, 1 + x) and a hue shift h ~ U(−hue, hue) of the colour
+    circle, in a fixed order: brightness `x·b`; contrast `(x − m)·c + m` with m the mean
+    grey level of each frame; saturation `(x − g)·s + g` with g the grey (luma) image;
+    hue rotation in HSV. The first three are affine in RGB, so they are applied as one
+    3 × 3 matrix plus a per-frame offset (`x' = c·b·S·x + (1 − c)·b·m`, S the saturation
+    matrix; S maps grey to grey) and clipped to [0, 1] once, not after each step (the
+    results differ only where an intermediate value saturates). Grey clips (1 channel) get
+    brightness and contrast only. `frames` must be float32 in [0, 1].
     """
     tf = _tf()
     frames = example["frames"]
+    channels = frames.shape[-1]
     seeds = tf.random.experimental.stateless_split(
         sub_seed(example["seed"], JITTER_STREAM), num=4)
 
     def factor(index, amount):
+        if not amount:
+            return tf.constant(1.0)
         return tf.random.stateless_uniform([], seeds[index], 1.0 - amount, 1.0 + amount)
 
-    if brightness:
-        frames = tf.clip_by_value(frames * factor(0, brightness), 0.0, 1.0)
-    if contrast:
-        mean = tf.reduce_mean(_grey(frames), axis=[1, 2, 3], keepdims=True)
-        frames = tf.clip_by_value((frames - mean) * factor(1, contrast) + mean, 0.0, 1.0)
-    if frames.shape[-1] == 3:
-        if saturation:
-            grey = _grey(frames)
-            frames = tf.clip_by_value((frames - grey) * factor(2, saturation) + grey, 0.0, 1.0)
-        if hue:
-            delta = tf.random.stateless_uniform([], seeds[3], -hue, hue)
-            frames = tf.clip_by_value(tf.image.adjust_hue(frames, delta), 0.0, 1.0)
+    gain_b, gain_c = factor(0, brightness), factor(1, contrast)
+    # Mean grey level of each frame before jitter, (frames, 1, 1, 1).
+    channel_means = tf.reduce_mean(frames, axis=[1, 2])
+    if channels == 3:
+        grey_mean = tf.reduce_sum(channel_means * tf.constant(LUMA), axis=-1)
+    else:
+        grey_mean = channel_means[:, 0]
+    offset = ((1.0 - gain_c) * gain_b * grey_mean)[:, None, None, None]
+    if channels == 3 and saturation:
+        gain_s = factor(2, saturation)
+        # Rows: output channel. S = s·I + (1 − s)·1·lumaᵀ.
+        matrix = gain_s * tf.eye(3) + (1.0 - gain_s) * tf.ones([3, 1]) * tf.constant([LUMA])
+        matrix = gain_c * gain_b * matrix
+        frames = tf.tensordot(frames, tf.transpose(matrix), axes=[[3], [0]]) + offset
+    else:
+        frames = frames * (gain_c * gain_b) + offset
+    frames = tf.clip_by_value(frames, 0.0, 1.0)
+    if channels == 3 and hue:
+        delta = tf.random.stateless_uniform([], seeds[3], -hue, hue)
+        frames = tf.clip_by_value(tf.image.adjust_hue(frames, delta), 0.0, 1.0)
     example = dict(example)
     example["frames"] = frames
     return example
 
 
-def resize_frames(frames, image_size):
-    """Bilinear resize of `(frames, height, width, channels)` to `image_size` (no
-    augmentation): the clean clip, the evaluation videos."""
+def resize_frames(frames, image_size, antialias=True):
+    """Resizes `(frames, height, width, channels)` uint8 or [0, 1] float frames to float32
+    [0, 1] `(frames, image_size, image_size, channels)`, no augmentation: the clean clip
+    and the evaluation videos. Bilinear; antialiased when shrinking unless told not to."""
     tf = _tf()
+    scale = 1.0 / 255.0 if frames.dtype == tf.uint8 else 1.0
     shape = tf.shape(frames)
     resized = tf.cond(
         tf.logical_and(tf.equal(shape[1], image_size), tf.equal(shape[2], image_size)),
-        lambda: frames,
+        lambda: tf.cast(frames, tf.float32),
         lambda: tf.image.resize(frames, [image_size, image_size], method="bilinear",
-                                antialias=True))
+                                antialias=antialias))
+    resized = tf.clip_by_value(resized * scale, 0.0, 1.0)
     return tf.ensure_shape(resized, [frames.shape[0], image_size, image_size, frames.shape[-1]])
 
 
@@ -198,8 +217,9 @@ def augment_clip(example, image_size, flip_probability=0.5, max_rotation_degrees
     """The thesis augmentation (2.2.3.2) of one clip, the same for all its frames.
 
     Args:
-        example: dict with `frames` float32 `(frames, height, width, channels)` in [0, 1]
-            and `seed` int64 `(2,)`.
+        example: dict with `frames` uint8 or float32 [0, 1] `(frames, height, width,
+            channels)` and `seed` int64 `(2,)`. uint8 is faster: the warp then reads the
+            decoded bytes and only the small output is converted to float.
         image_size: int. Output side, e.g. 112.
         flip_probability: float. Defaults to 0.5.
         max_rotation_degrees: float. Defaults to 20.0.
@@ -224,4 +244,5 @@ def augment_clip(example, image_size, flip_probability=0.5, max_rotation_degrees
     if flip_probability:
         example = random_horizontal_flip(example, flip_probability)
     example = apply_warp(example, image_size)
+    example["frames"] = _tf().image.convert_image_dtype(example["frames"], "float32")
     return color_jitter(example, brightness, contrast, saturation, hue)

@@ -31,13 +31,13 @@ def frame_strides(records, frame_stride=1, target_fps=None):
 
 
 def decode_clip_frames(jpeg, clip_length, channels):
-    """Decodes the `(clip_length,)` JPEG strings of one clip to float32 [0, 1] frames."""
+    """Decodes the `(clip_length,)` JPEG strings of one clip to uint8 frames."""
     import tensorflow as tf
 
     # Unrolled: F independent decodes the runtime may run in parallel, no map_fn loop.
-    frames = tf.stack([tf.io.decode_jpeg(jpeg[k], channels=channels)
-                       for k in range(clip_length)])
-    return tf.image.convert_image_dtype(frames, tf.float32)
+    # uint8 stays until after the warp, which shrinks the frames before the float math.
+    return tf.stack([tf.io.decode_jpeg(jpeg[k], channels=channels)
+                     for k in range(clip_length)])
 
 
 def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, augment=True,

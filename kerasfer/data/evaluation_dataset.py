@@ -71,7 +71,7 @@ def evaluation_dataset(index, records, normalization="imagenet", image_size=112,
         indices = kept_frame_indices(example["num_frames"],
                                      tf.gather(strides, example["video_index"]), max_frames)
         frames = schema.decode_frames(tf.gather(example["jpeg"], indices), channels)
-        frames = resize_frames(tf.image.convert_image_dtype(frames, tf.float32), image_size)
+        frames = resize_frames(frames, image_size)
         length = tf.shape(indices)[0]
         return {
             "video": normalize_frames(frames, normalization),

@@ -62,7 +62,7 @@ def selected_videos(index, records, cache=None, num_parallel_calls=None):
     dataset = tf.data.Dataset.from_tensor_slices(shards)
     dataset = dataset.interleave(
         tf.data.TFRecordDataset, cycle_length=max(1, min(len(shards), 4)),
-        num_parallel_calls=parallel, deterministic=True)
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.map(lambda data: find_index(schema.parse_video_example(data)),
                           num_parallel_calls=parallel, deterministic=True)
     dataset = dataset.filter(lambda example: example["video_index"] >= 0)
