@@ -205,6 +205,10 @@ def main(argv=None):
     except KerasferError as error:
         logger.error("%s", error.message)
         return 1
+    except OSError as exc:  # e.g. disk full: finished shards are kept, the unfinished one dropped
+        logger.error("%s: %s. check the free space and permissions of --out, then rerun to "
+                     "resume", exc.filename or args.out, exc.strerror or exc)
+        return 1
     except KeyboardInterrupt:
         logger.error("interrupted before any video was processed")
         return 130

@@ -92,9 +92,13 @@ class DatasetWriter:
         self.directory = os.path.abspath(str(directory))
         self.videos_per_shard = int(videos_per_shard)
         self.overwrite = bool(overwrite)
-        os.makedirs(self.directory, exist_ok=True)
-        self._lock_fd = os.open(os.path.join(self.directory, LOCK_FILENAME),
-                                os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            self._lock_fd = os.open(os.path.join(self.directory, LOCK_FILENAME),
+                                    os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SchemaError(self.directory, f"cannot write the output directory "
+                              f"({exc.strerror or exc})", "pass a writable --out directory") from exc
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -133,6 +133,9 @@ def test_lock_overwrite_and_bad_arguments(tmp_path):
     assert shard_names(tmp_path) == ["notes.tfrecord"]  # only the builder's own files go
     with pytest.raises(ValueError, match="videos_per_shard=0"):
         DatasetWriter(tmp_path, videos_per_shard=0)
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SchemaError, match="cannot write the output directory"):
+        DatasetWriter(tmp_path / "a_file" / "out")
 
 
 def test_video_without_frames_writes_nothing(tmp_path):
