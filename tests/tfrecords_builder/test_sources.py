@@ -106,8 +106,12 @@ def test_class_folders_afew_layout(tmp_path, tiny_video):
         ("Val/Sad/011603980", "Sad", "val", True),
     ]
     assert len({i.video_id for i in items}) == len(items)
+    os.rename(tmp_path / "Train", tmp_path / "Train_AFEW")  # EmotiW's folder names
+    os.rename(tmp_path / "Val", tmp_path / "Val_AFEW")
+    assert [(i.video_id, i.split) for i in ClassFolders(tmp_path).items()][::3] == [
+        ("Train_AFEW/Angry/000046280", "train"), ("Val_AFEW/Sad/011603980", "val")]
     with pytest.raises(LabelError, match="no videos found"):
-        ClassFolders(tmp_path / "Val" / "Angry").items()
+        ClassFolders(tmp_path / "Val_AFEW" / "Angry").items()
     with pytest.raises(LabelError, match="folder not found"):
         ClassFolders(tmp_path / "nope")
 

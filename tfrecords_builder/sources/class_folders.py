@@ -14,6 +14,12 @@ from tfrecords_builder.video_item import VideoItem
 SPLIT_FOLDERS = ("train", "val", "valid", "validation", "test", "testing", "training")
 
 
+def _split_name(folder):
+    """`Train` → "train", `Val_AFEW` → "val" (EmotiW's folder names); "" if not a split."""
+    name = folder.lower().split("_")[0]
+    return name if name in SPLIT_FOLDERS else ""
+
+
 class ClassFolders:
     """Lists videos stored one folder per class.
 
@@ -21,8 +27,9 @@ class ClassFolders:
 
     * `<root>/<Label>/<video>.<ext>` (HMDB-51: `<root>/brush_hair/*.avi`);
     * `<root>/<Split>/<Label>/<video>.<ext>` when every top-level folder is a split name
-      (`Train`, `Val`, `Test`, ... — AFEW: `Train/Angry/*.avi`); the split folder becomes
-      `VideoItem.split`, lower-cased (`train`, `val`).
+      (`Train`, `Val`, `Test`, ..., also EmotiW's `Train_AFEW`, `Val_AFEW` — AFEW:
+      `Train/Angry/*.avi`); the split becomes `VideoItem.split`, lower-cased and without
+      suffix (`train`, `val`).
 
     Inside a class folder, video files (`.avi`, `.mp4`, `.mkv`, ...) and sub-folders of frame
     images are listed; other files are ignored. Ids are paths relative to `root` without
@@ -49,12 +56,12 @@ class ClassFolders:
     def _class_folders(self):
         top = [name for name in visible_entries(self.root)
                if os.path.isdir(os.path.join(self.root, name))]
-        if top and all(name.lower() in SPLIT_FOLDERS for name in top):
+        if top and all(_split_name(name) for name in top):
             for split in top:
                 split_dir = os.path.join(self.root, split)
                 for label in visible_entries(split_dir):
                     if os.path.isdir(os.path.join(split_dir, label)):
-                        yield os.path.join(split_dir, label), label, split.lower()
+                        yield os.path.join(split_dir, label), label, _split_name(split)
         else:
             for label in top:
                 yield os.path.join(self.root, label), label, ""
