@@ -100,8 +100,8 @@ def split_records(run, split):
     ids = run.splits.get(split) if isinstance(run.splits, dict) else None
     records = run.index.select(ids=ids, split=None) if ids else run.index.select(split=split)
     if not records:
-        available = sorted(k for k, v in run.splits.items() if v) if isinstance(
-            run.splits, dict) else []
+        available = sorted(k for k, v in run.splits.items() if isinstance(v, list) and v) \
+            if isinstance(run.splits, dict) else []
         raise ConfigError(os.path.join(run.run_dir, "splits.json"),
                           f"split {split!r} holds no video",
                           f"pass --split one of {', '.join(available) or 'validation, test'}")

@@ -73,7 +73,8 @@ def write_run(run_dir, data_dir, ids, seed):
     with open(os.path.join(run_dir, "splits.json"), "w") as handle:
         validation = ids[4 * seed:4 * seed + 4]
         train = [i for i in ids if i not in validation]
-        json.dump({"train": train, "validation": validation, "test": []}, handle)
+        json.dump({"name": f"fold-{seed}", "protocol": "kfold", "seed": seed, "train": train,
+                   "validation": validation, "test": []}, handle)
     tiny_model(seed).save(os.path.join(run_dir, "best_model.keras"))
 
 
