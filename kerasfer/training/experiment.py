@@ -166,20 +166,35 @@ def build_network(config, num_classes):
 
     kwargs = dict(config.model.kwargs)
     parameters = inspect.signature(model_spec(config.model.name).builder).parameters
+    forwards = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     channels = 1 if config.data.grayscale else 3
-    if "input_shape" in parameters and "input_shape" not in kwargs:
-        kwargs["input_shape"] = (config.data.clip_length, config.data.image_size,
-                                 config.data.image_size, channels)
+    size = config.data.image_size
+    shapes = [None]
+    if "input_size" in parameters and "input_size" not in kwargs and "input_shape" not in kwargs:
+        kwargs["input_size"] = size
+    elif ("input_shape" in parameters or forwards) and "input_shape" not in kwargs:
+        # Fully-convolutional models take any number of frames (whole-video evaluation);
+        # clip-level ones (C3D's fc layers) need F, tried second.
+        shapes = [(None, size, size, channels), (config.data.clip_length, size, size, channels)]
     if config.model.feature_dropout is not None:
-        if "dropout_rate" not in parameters:
+        # Dropout between the 3D CNN and the classifier (thesis 2.2.3.4: 0.9); the model
+        # families name it differently.
+        names = [n for n in ("feature_dropout_rate", "dropout_rate") if n in parameters]
+        if not names and forwards:
+            names = ["feature_dropout_rate"]
+        if not names:
             raise ConfigError("model.feature_dropout", f"model {config.model.name!r} has no "
-                              "dropout_rate argument", "leave model.feature_dropout null")
-        kwargs["dropout_rate"] = config.model.feature_dropout
-    try:
-        return get_model(config.model.name, num_classes, **kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError("model.kwargs", f"{config.model.name}: {exc}",
-                          "fix model.kwargs (see the model's docstring)") from exc
+                              "feature dropout argument", "leave model.feature_dropout null")
+        kwargs[names[0]] = config.model.feature_dropout
+    error = None
+    for shape in shapes:
+        attempt = dict(kwargs) if shape is None else dict(kwargs, input_shape=shape)
+        try:
+            return get_model(config.model.name, num_classes, **attempt)
+        except (TypeError, ValueError) as exc:
+            error = exc
+    raise ConfigError("model.kwargs", f"{config.model.name}: {error}",
+                      "fix model.kwargs (see the model's docstring)") from error
 
 
 class Experiment:
@@ -207,6 +222,12 @@ class Experiment:
         from kerasfer.training.clip_scoring_model import ClipScoringModel
         from kerasfer.training.optimizers import build_optimizer
 
+        import tensorflow as tf
+
+        # No global TF seed while the datasets are built: with one set,
+        # `Dataset.shuffle(seed=<tensor>)` in training_dataset fails to trace (TF's get_seed
+        # compares the seed pair with a Python `==`). Seeds are set right after.
+        tf.random.set_seed(None)
         self.data_dir = prepare_data_dir(config)
         # The saved config names the resolved dataset (the synthetic cache when data.dir
         # was empty), so `kerasfer.evaluate --run` finds the data.
@@ -226,9 +247,6 @@ class Experiment:
             self.index, self.train_records, plan=self.plan, augment=data.augment,
             seed=config.seed, clean_copy=config.sampler.score_source == "clean", **common)
         self.validation_dataset = self._validation_clips(common)
-        # Seeds are set after the datasets are built: with a global TF seed set,
-        # `Dataset.shuffle(seed=<tensor>)` in training_dataset fails to trace
-        # (tf's get_seed compares the seed pair with a Python `==`).
         set_seeds(config.seed)
         self.steps_per_epoch = math.ceil(len(self.train_records) / data.batch_size)
         num_classes = self.index.num_classes
@@ -273,6 +291,17 @@ class Experiment:
             dataset = dataset.concatenate(other)
         return ClipScoringModel.prepare(dataset)
 
+    def _write_dir(self):
+        # Under MultiWorkerMirroredStrategy only the chief (worker 0) writes the run
+        # directory; the other workers keep their own copy under worker-<index>/.
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task = tf_config.get("task", {})
+        kind, index = task.get("type", "worker"), int(task.get("index", 0))
+        has_chief = "chief" in tf_config.get("cluster", {})
+        if kind == "chief" or (not has_chief and kind == "worker" and index == 0):
+            return self.run_dir
+        return os.path.join(self.run_dir, f"{kind}-{index}")
+
     def _callbacks(self):
         import keras
 
@@ -281,10 +310,11 @@ class Experiment:
         from kerasfer.training.sampler_callback import ClipSamplerCallback
         from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
 
-        log_dir = os.path.join(self.run_dir, "logs")
+        write_dir = self._write_dir()
+        log_dir = os.path.join(write_dir, "logs")
         count = min(self.config.sampler.num_map_videos, len(self.train_records))
         self.sampler_callback = ClipSamplerCallback(self.sampler, self.plan)
-        self.checkpoint = RunCheckpoint(self.run_dir, self.network, self.sampler,
+        self.checkpoint = RunCheckpoint(write_dir, self.network, self.sampler,
                                         monitor=self.config.train.monitor,
                                         patience=self.config.train.early_stopping_patience)
         return [
