@@ -264,7 +264,7 @@ def test_mp4_and_csv_decode_with_pyav(tmp_path):
         with av.open(os.path.join(out, row["path"])) as container:
             frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         assert len(frames) == record["frames_kept"]
-        assert frames[0].shape == (48, 48, 3)  # the crop plus a 8-pixel margin per side
+        assert frames[0].shape == (64, 64, 3)  # the crop plus a 16-pixel margin per side
 
 
 def test_cli(tmp_path, capsys):

@@ -119,8 +119,9 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
     per-frame expression intensity as frame labels, `manifest.jsonl`, `classes.json`, an
     empty `failures.jsonl`, plus `synthetic.json` with the generation parameters. Video `i`
     has label `i % C` and subject `(i % C + i // C) % num_subjects`, so classes and
-    subjects are balanced (with C × S videos each subject shows every class once); `split` is left empty (use `kerasfer.data.folds`). With `write_mp4`, every
-    video is also written as `videos/<id>.mp4` with the face inside a wider frame, and
+    subjects are balanced (with C × S videos each subject shows every class once);
+    `split` is left empty (use `kerasfer.data.folds`). With `write_mp4`, every video is
+    also written as `videos/<id>.mp4` with the face inside a wider frame, and
     `videos.csv` lists `path,label,subject,split` (paths relative to the CSV) for
     `python -m tfrecords_builder`; `video/source_path` then names the mp4 (relative to
     `out_dir`) and the boxes are in its pixels. Frames without a face have
@@ -183,8 +184,9 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
                 or name.strip().lower() != "neutral"]
     identities = [FaceIdentity.sample(np.random.default_rng([seed, 1, s]), NUM_ACTIONS)
                   for s in range(num_subjects)]
-    # mp4 frames show the face with a margin, as a raw video would.
-    padding = image_size // 4 if write_mp4 else 0
+    # mp4 frames show the face with a margin, as a raw video would. Their side is a multiple
+    # of 64 so that decoders return unpadded rows (dlib misreads row-padded arrays).
+    padding = (-(-3 * image_size // 128) * 64 - image_size) // 2 if write_mp4 else 0
     renderer = FaceRenderer(image_size, padding=padding)
     encode_params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
     num_shards = (num_videos + videos_per_shard - 1) // videos_per_shard
