@@ -48,7 +48,9 @@ class BuildSummary:
             f"frames: {self.frames_kept} kept of {self.frames_total} decoded ({share:.1f}%) "
             f"in {len(self.shards)} new shard(s)",
             f"time: {self.seconds:.1f} s"
-            + (f" ({self.written / self.seconds:.2f} videos/s)" if self.written and self.seconds else ""),
+            + (f" ({self.written / self.seconds:.2f} videos/s, "
+               f"{self.frames_total / self.seconds:.1f} decoded frames/s, start-up included)"
+               if self.written and self.seconds else ""),
             f"output: {self.directory}",
         ]
         if self.listed and self.skipped == self.listed:

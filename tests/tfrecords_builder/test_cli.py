@@ -20,8 +20,8 @@ from tfrecords_builder import VideoItem
 from tfrecords_builder.cli import build_parser, face_options, main
 from tfrecords_builder.face_options import FaceOptions
 
-# Small settings keep each real video under a second: 60 of carphone's 120 frames.
-FAST = ["--detect-every", "5", "--frame-stride", "2", "--no-progress"]
+# Small settings keep each real video well under a second: 30 of carphone's 120 frames.
+FAST = ["--detect-every", "5", "--frame-stride", "4", "--no-progress"]
 
 
 def write_csv(path, rows):
@@ -102,7 +102,7 @@ def test_written_video_round_trips_and_equals_direct_processing(mixed_job):
     parsed = schema.parse_video_example(data)
     frames = schema.decode_frames(parsed["jpeg"]).numpy()
     assert frames.shape == (record["frames_kept"], 112, 112, 3)
-    assert record["frames_total"] == 60 and record["frames_kept"] >= 55
+    assert record["frames_total"] == 30 and record["frames_kept"] >= 28
     assert int(parsed["num_frames"]) == record["frames_kept"]
     assert int(parsed["label"]) == record["label"] == 0
     landmarks = parsed["landmarks"].numpy()
