@@ -173,6 +173,11 @@ class BuildJob:
 
     def _check(self, items, writer, failures, summary, listing_errors):
         """Pre-processing checks; returns the items left to process, in source order."""
+        sizes = sorted({record["crop_size"] for record in writer.records})
+        if sizes and sizes != [self.options.crop_size]:
+            raise errors.ConfigError(self.out, f"the directory holds {sizes} px crops, this run "
+                                     f"makes {self.options.crop_size} px ones",
+                                     f"pass --crop-size {sizes[0]} to resume, or --overwrite")
         for video_id, error in listing_errors:
             self._fail(failures, summary, video_id, error)
         labels = {item.label_name for item in items}

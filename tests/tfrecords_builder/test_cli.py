@@ -165,6 +165,11 @@ def test_workers_give_the_same_bytes_and_resume_writes_nothing(two_videos, capsy
     assert main(["--source", f"csv:{csv_path}", "--out", str(root / "out1")] + FAST) == 0
     assert snapshot(root / "out1") == before
     assert "all 2 videos were already done" in capsys.readouterr().out
+    # Resuming with another crop size would mix sizes in one dataset: refused, nothing changes.
+    assert main(["--source", f"csv:{csv_path}", "--out", str(root / "out1"), "--crop-size", "64"]
+                + FAST) == 1
+    assert "pass --crop-size 112 to resume, or --overwrite" in capsys.readouterr().err
+    assert snapshot(root / "out1") == before
 
 
 def _start_and_stop(argv, out, lines, signum):
