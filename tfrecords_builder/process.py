@@ -7,9 +7,10 @@ tracking between detections) → 68 landmarks on the full-resolution frame → s
 alignment onto the template (`alignment.align_face`) → square RGB crop → JPEG.
 
 Frames with no face are dropped (thesis 2.2.3.1) and counted (`frames_total` vs
-`frames_kept`); a video whose detections are sporadic (found in fewer than
-`MIN_FACE_FRACTION` of the detector passes) is reported as having no face, unless `keep_frames_without_face`: then they keep the last known box
-(frames before the first face take the first box) with `detected = False`.
+`frames_kept`), unless `keep_frames_without_face`: then they keep the last known box
+(frames before the first face take the first box; at most `MAX_PENDING_FRAMES` of them)
+with `detected = False`. A video whose detections are sporadic (a face in fewer than
+`MIN_FACE_FRACTION` of the detector passes) is reported as having no face.
 `detector="none"` resizes the whole frame to the crop (landmarks are still predicted,
 with the whole frame as the box) and marks every frame `detected = False`.
 
@@ -22,6 +23,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import collections
 
 import numpy as np
 
@@ -36,6 +39,9 @@ from tfrecords_builder.video import open_video
 # fires on texture now and then (bikes.mp4: 3 of 250 frames), a FER clip shows its face in
 # most frames (carphone: 118 of 120).
 MIN_FACE_FRACTION = 0.05
+# With `keep_frames_without_face`, faceless frames before the first face wait (as full
+# frames) for its box; the oldest beyond this many are dropped to bound memory.
+MAX_PENDING_FRAMES = 300
 
 
 def encode_jpeg(rgb, quality):
@@ -82,7 +88,7 @@ def process_video(item, options=None):
     kept = {"jpeg": [], "landmarks": [], "boxes": [], "timestamps": [], "detected": [],
             "labels": []}
     # Frames seen before the first face, kept only with `keep_frames_without_face`.
-    pending = []
+    pending = collections.deque(maxlen=MAX_PENDING_FRAMES)
     last_box = None
     frames_total = 0
 
@@ -114,7 +120,7 @@ def process_video(item, options=None):
         if pending:
             for pending_image, pending_time, pending_label in pending:
                 keep(pending_image, box, pending_time, False, pending_label)
-            pending = []
+            pending.clear()
         keep(image, box, timestamp, detected, label, landmarks)
         last_box = box
 

@@ -106,7 +106,9 @@ def _check_file(path):
                                "re-copy or re-download the video")
     with open(path, "rb") as handle:
         head = handle.read(512)
-    if head and all(byte in b"\t\n\r\x0c" or 32 <= byte < 127 for byte in head):
+    # Y4M (raw YUV) starts with a text header but is a real video.
+    if head and not head.startswith(b"YUV4MPEG2") and all(
+            byte in b"\t\n\r\x0c" or 32 <= byte < 127 for byte in head):
         raise VideoDecodeError(path, "text file, not a video",
                                "replace it with the real video or remove it from the source list")
 

@@ -197,3 +197,13 @@ def test_haar_cascade_matches_opencv_on_carphone(carphone_frames):
             assert len(boxes) == 0
         else:
             assert len(boxes) == 1 and np.abs(boxes[0] - expected).max() <= 1
+
+
+def test_models_are_loaded_once_per_process():
+    from tfrecords_builder.detectors import get_detector
+    from tfrecords_builder.faces import landmark_predictor
+
+    assert get_detector("hog") is get_detector("hog")
+    assert landmark_predictor() is landmark_predictor()
+    with pytest.raises(ValueError, match="Received: name=mtcnn"):
+        get_detector("mtcnn")
