@@ -142,7 +142,9 @@ def build_report(predictions, class_names, *, split=None, clip_length=None,
     report = {
         "run": run, "split": split, "num_videos": len(predictions.ids),
         "class_names": list(class_names), "clip_length": clip_length,
-        "pooling_temperature": predictions.pooling_temperature,
+        # JSON has no infinity: γ_p = inf (max pooling) is written as the string "inf".
+        "pooling_temperature": (predictions.pooling_temperature
+                                if math.isfinite(predictions.pooling_temperature) else "inf"),
         "metrics": metrics, **extras,
     }
     sweep = {}

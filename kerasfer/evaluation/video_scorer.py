@@ -166,9 +166,10 @@ class VideoScorer:
         """Scores every element of an evaluation dataset, one whole video per element.
 
         Args:
-            dataset: iterable of dicts with "video" `(1, frames, h, w, c)` (or without the
-                batch axis), "label", "id" and optionally "video_index", "length" — the
-                elements of `kerasfer.data.evaluation_dataset`.
+            dataset: iterable of dicts with "video" `(batch, frames, h, w, c)` (or one video
+                without the batch axis), "label" `(batch,)`, "id" `(batch,)` and, for padded
+                batches, "length" `(batch,)` — the elements of
+                `kerasfer.data.evaluation_dataset` (any `batch_size`).
             progress: bool. Show a tqdm progress bar. Defaults to False.
 
         Returns:
@@ -180,20 +181,31 @@ class VideoScorer:
         if progress:
             import tqdm
 
-            elements = tqdm.tqdm(dataset, desc="videos", unit="video")
+            elements = tqdm.tqdm(dataset, desc="batches", unit="batch")
         for element in elements:
-            video = element["video"]
-            video = video.numpy() if hasattr(video, "numpy") else np.asarray(video)
-            windows, _ = self.window_and_frame_scores(video)
-            window_scores.append(windows)
-            labels.append(int(np.asarray(element["label"]).reshape(-1)[0]))
-            ids.append(_as_str(element.get("id", len(ids))))
+            videos = _as_array(element["video"])
+            if videos.ndim == 4:
+                videos = videos[None]
+            batch = videos.shape[0]
+            # Padded batches (batch_size > 1) carry each video's real length.
+            lengths = (_as_array(element["length"]).reshape(-1) if "length" in element
+                       else np.full(batch, videos.shape[1]))
+            batch_labels = _as_array(element["label"]).reshape(-1)
+            batch_ids = (_as_array(element["id"]).reshape(-1) if "id" in element
+                         else np.arange(len(ids), len(ids) + batch))
+            for b in range(batch):
+                windows, _ = self.window_and_frame_scores(videos[b, :int(lengths[b])])
+                window_scores.append(windows)
+                labels.append(int(batch_labels[b]))
+                ids.append(_as_str(batch_ids[b]))
         return VideoPredictions(ids, labels, window_scores, self.pooling_temperature)
 
 
+def _as_array(value):
+    return np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+
+
 def _as_str(value):
-    value = value.numpy() if hasattr(value, "numpy") else value
-    value = np.asarray(value).reshape(-1)[0] if np.ndim(value) else value
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

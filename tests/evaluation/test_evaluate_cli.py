@@ -174,3 +174,18 @@ def test_cli_errors_are_one_clear_line(runs, tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate_main(["--help"])
     assert "--pooling-temperature" in capsys.readouterr().out
+
+
+def test_padded_batches_score_like_single_videos(runs):
+    # evaluation_dataset(batch_size=3) zero-pads videos of different lengths; each video is
+    # cropped to its `length` before scoring, so the predictions are those of batch_size=1.
+    run_dirs, data_dir, ids = runs
+    index = DatasetIndex.load(data_dir)
+    model = keras.saving.load_model(os.path.join(run_dirs[0], "best_model.keras"))
+    scorer = VideoScorer(model, clip_length=F, pooling_temperature=2.0)
+    single, batched = (scorer.predict_dataset(evaluation_dataset(
+        index, index.select(ids), normalization="unit", image_size=SIZE, batch_size=size))
+        for size in (1, 3))
+    assert batched.ids == single.ids == ids
+    np.testing.assert_allclose(batched.logits, single.logits, rtol=1e-5, atol=1e-6)
+    assert [len(w) for w in batched.window_scores] == [len(w) for w in single.window_scores]
