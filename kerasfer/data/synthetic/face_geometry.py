@@ -29,8 +29,14 @@ def _action(actions, name, side):
     return float(actions[ACTION_INDEX[name], side])
 
 
+_JAW_ANGLES = np.linspace(0.0, np.pi, 17)
+_TOP_ANGLES = np.linspace(0.0, np.pi, NUM_TOP_POINTS)
+_BROW_T = np.linspace(-1.0, 1.0, 5)
+_NOSE_DEPTH = 0.3 * np.linspace(0.3, 1.0, 9)
+
+
 def _jaw(identity, mouth_open):
-    phi = np.linspace(0.0, np.pi, 17)
+    phi = _JAW_ANGLES
     power = 1.0 - 0.45 * identity.jaw_squareness
     cos, sin = np.cos(phi), np.sin(phi)
     ear_y = identity.eye_y + 0.05
@@ -42,7 +48,7 @@ def _jaw(identity, mouth_open):
 
 
 def _head_top(identity, scale=1.0):
-    phi = np.linspace(0.0, np.pi, NUM_TOP_POINTS)
+    phi = _TOP_ANGLES
     ear_y = identity.eye_y + 0.05
     x = identity.face_width * 1.02 * scale * np.cos(phi)
     y = ear_y - (identity.head_top * scale + ear_y) * np.sin(phi)
@@ -59,7 +65,7 @@ def _hairline(identity):
 
 def _brows(identity, actions):
     upper, lower = [], []
-    t = np.linspace(-1.0, 1.0, 5)
+    t = _BROW_T
     for side, centre_x in ((0, -identity.eye_spacing), (1, identity.eye_spacing)):
         inner = (t + 1) / 2 if side == 0 else (1 - t) / 2
         raise_ = _action(actions, "brow_raise", side)
@@ -153,6 +159,23 @@ def _mouth(identity, actions):
     return np.concatenate([upper_outer, lower_outer, upper_inner, lower_inner]), opening
 
 
+def _ears(identity):
+    return np.array([[-identity.face_width * 1.02, identity.eye_y + 0.2],
+                     [identity.face_width * 1.02, identity.eye_y + 0.2]])
+
+
+def _static_points(identity):
+    # Head outline, hair and hairline only depend on the identity: computed once per
+    # subject and kept on the instance (a video renders the same subject 24-128 times).
+    key = (identity.face_width, identity.eye_y, identity.head_top, identity.hairline)
+    cached = getattr(identity, "_static_points_cache", None)
+    if cached is None or cached[0] != key:
+        cached = (key, np.concatenate([_head_top(identity), _head_top(identity, 1.07),
+                                       _hairline(identity)]))
+        identity._static_points_cache = cached
+    return cached[1]
+
+
 def face_points(identity, actions, blink=0.0):
     """Returns all points of a face in face units, and the mouth opening.
 
@@ -174,13 +197,11 @@ def face_points(identity, actions, blink=0.0):
     nose = _nose(identity, actions)
     eyes, irises = _eyes(identity, actions, float(blink))
     mouth, opening = _mouth(identity, actions)
-    ears = np.array([[-identity.face_width * 1.02, identity.eye_y + 0.2],
-                     [identity.face_width * 1.02, identity.eye_y + 0.2]])
     points = np.concatenate([
-        jaw, brows, nose, eyes, mouth, _head_top(identity), _head_top(identity, 1.07),
-        _hairline(identity), brow_lower_edge, irises, ears,
+        jaw, brows, nose, eyes, mouth, _static_points(identity), brow_lower_edge, irises,
+        _ears(identity),
     ])
     ratio = np.clip(points[:, 0] / identity.face_width, -1.0, 1.0)
     depth = 0.55 * np.sqrt(1.0 - ratio ** 2)
-    depth[27:36] += 0.3 * np.linspace(0.3, 1.0, 9)
+    depth[27:36] += _NOSE_DEPTH
     return points, depth, opening

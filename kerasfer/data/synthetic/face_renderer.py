@@ -154,7 +154,8 @@ class FaceRenderer:
             cv2.polylines(image, [points], closed, colour, max(1, int(round(width))), _AA, _SHIFT)
 
         def act(name):
-            return float(actions[ACTION_INDEX[name]].mean())
+            row = actions[ACTION_INDEX[name]]
+            return 0.5 * float(row[0] + row[1])
 
         ear_radius = (int(0.13 * unit * _ONE), int(0.22 * unit * _ONE))
         for ear in fixed[geo.EARS]:
