@@ -137,7 +137,8 @@ def evaluate_run(run_dir, split=None, pooling_temperatures=None, out_dir=None, d
                                  image_size=config.data.image_size,
                                  grayscale=config.data.grayscale)
     scorer = VideoScorer(run.model, clip_length=config.data.clip_length,
-                         pooling_temperature=gammas[0])
+                         pooling_temperature=gammas[0],
+                         short_video=getattr(config.data, "short_video", "loop"))
     predictions = scorer.predict_dataset(dataset, progress=progress)
     report = build_report(predictions, run.class_names, split=split,
                           clip_length=config.data.clip_length, positive_class=positive_class,

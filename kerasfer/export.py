@@ -16,7 +16,7 @@ number of frames ≥ 1 and any size, and returns
 Preprocessing runs inside the graph exactly as in `kerasfer.data.evaluation_dataset`: to
 float [0, 1], to grey (ITU-R 601 luma) if the model is grey, bilinear antialiased resize to
 `image_size`, normalisation ("imagenet", "minus_one_one" or "unit"). A video shorter than F
-frames is padded by repeating its last frame (as in training). The class names are stored as
+frames is padded as in training (looped by default, or its last frame repeated). The class names are stored as
 the asset `assets/class_names.txt` and the string variable `class_names`; every setting is
 in `assets/kerasfer_export.json`. Loading needs TensorFlow only, not kerasfer.
 
@@ -96,8 +96,14 @@ def _make_module(model, settings, class_names, asset_paths, frame_scores_layer,
         return tf.reshape(frames, [shape[0], shape[1], image_size, image_size, channels])
 
     def pad_frames(frames, length):
-        missing = tf.maximum(length - tf.shape(frames)[1], 0)
-        return tf.concat([frames, tf.repeat(frames[:, -1:], missing, axis=1)], axis=1)
+        # Videos shorter than F are padded as the training clips were (loop / repeat_last).
+        frames_in = tf.shape(frames)[1]
+        positions = tf.range(tf.maximum(frames_in, length))
+        if settings["short_video"] == "loop":
+            index = positions % frames_in
+        else:
+            index = tf.minimum(positions, frames_in - 1)
+        return tf.gather(frames, index, axis=1)
 
     def fully_convolutional(frames, length):
         scores = tf.cast(frame_model(frames, training=False), tf.float32)
@@ -174,7 +180,7 @@ def _make_module(model, settings, class_names, asset_paths, frame_scores_layer,
 
 def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, clip_length,
                        pooling_temperature, class_names, frame_scores_layer="frame_scores",
-                       window_batch_size=16):
+                       window_batch_size=16, short_video="loop"):
     """Writes a SavedModel serving whole aligned-face videos (see the module docstring).
 
     Args:
@@ -192,6 +198,8 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
             "frame_scores".
         window_batch_size: int. Windows per forward pass for clip-level models.
             Defaults to 16.
+        short_video: str. Padding of videos shorter than F: "loop" or "repeat_last", as in
+            training (`kerasfer.data.clip_frame_indices`). Defaults to "loop".
 
     Returns:
         str, `out_dir`.
@@ -218,7 +226,11 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
     if os.path.exists(out_dir) and os.listdir(out_dir) and not os.path.exists(previous_export):
         raise FileExistsError(f"{out_dir}: the directory is not empty and is not a kerasfer "
                               "export. Pass another --out directory")
+    if short_video not in ("loop", "repeat_last"):
+        raise ValueError("`short_video` must be 'loop' or 'repeat_last'. "
+                         f"Received: short_video={short_video!r}")
     settings = {"normalization": normalization, "image_size": int(image_size),
+                "short_video": short_video,
                 "grayscale": bool(grayscale), "clip_length": int(clip_length),
                 "pooling_temperature": gamma, "class_names": class_names,
                 "input": "videos: uint8 [batch, frames, height, width, 3] aligned faces",
@@ -283,7 +295,8 @@ def main(argv=None):
         export_saved_model(run.model, out, normalization=config.data.normalization,
                            image_size=config.data.image_size, grayscale=config.data.grayscale,
                            clip_length=config.data.clip_length, pooling_temperature=gamma,
-                           class_names=run.class_names)
+                           class_names=run.class_names,
+                           short_video=getattr(config.data, "short_video", "loop"))
     except (KerasferError, FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -42,13 +42,14 @@ def uint8_video(frames, seed, side=12):
     return rng.integers(0, 256, (1, frames, side, side, 3)).astype("uint8")
 
 
-def reference_scores(model, video, normalization, grayscale=False):
+def reference_scores(model, video, normalization, grayscale=False, short_video="loop"):
     """Keras model + Eq. 3.3 pooling in-process, with the evaluation pipeline's preprocessing."""
     frames = tf.image.convert_image_dtype(video[0], tf.float32)
     if grayscale:
         frames = tf.image.rgb_to_grayscale(frames)
     frames = normalize_frames(resize_frames(frames, SIZE), normalization).numpy()
-    return VideoScorer(model, clip_length=F, pooling_temperature=GAMMA).score(frames)
+    return VideoScorer(model, clip_length=F, pooling_temperature=GAMMA,
+                       short_video=short_video).score(frames)
 
 
 def export(model, path, normalization="imagenet", grayscale=False):
@@ -161,12 +162,17 @@ def test_wrong_dtype_names_uint8(exported):
         serve(videos=tf.zeros([1, 5, 12, 12, 3], tf.float32))
 
 
-def test_clip_level_model_export(tmp_path):
+@pytest.mark.parametrize("short_video", ["loop", "repeat_last"])
+def test_clip_level_model_export(tmp_path, short_video):
     model = clip_level_model()
-    serve = tf.saved_model.load(export(model, tmp_path / "c3d")).signatures["serving_default"]
+    path = export_saved_model(model, str(tmp_path / "c3d"), normalization="imagenet",
+                              image_size=SIZE, grayscale=False, clip_length=F,
+                              pooling_temperature=GAMMA, class_names=NAMES,
+                              short_video=short_video)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
     for frames in (3, 11):
         video = uint8_video(frames, seed=frames)
-        expected = reference_scores(model, video, "imagenet")
+        expected = reference_scores(model, video, "imagenet", short_video=short_video)
         result = serve(videos=tf.constant(video))
         np.testing.assert_allclose(result["probabilities"][0], expected.probabilities,
                                    rtol=1e-4, atol=1e-5)

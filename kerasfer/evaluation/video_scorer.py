@@ -14,8 +14,9 @@ Two kinds of models are handled:
 * clip-level models (e.g. C3D with its fc layers, fixed 16-frame input): every window of F
   frames, stride 1, through the whole model in batches of `window_batch_size` clips.
 
-A video shorter than F is padded to F frames by repeating its last frame, as in training
-(thesis 3.2.3.1: "Videos are padded to contain at least F frames").
+A video shorter than F is padded to F frames as the training clips are (thesis 3.2.3.1:
+"Videos are padded to contain at least F frames"): looped by default, or its last frame
+repeated (`short_video`, the modes of `kerasfer.data.clip_frame_indices`).
 
 Example:
 
@@ -46,12 +47,27 @@ VideoScores.__doc__ = """Scores of one video.
 per-frame logits of a fully-convolutional model (None for clip-level models)."""
 
 
-def pad_to_length(video, length):
-    """Pads `(frames, ...)` to at least `length` frames by repeating the last frame."""
-    missing = int(length) - video.shape[0]
-    if missing <= 0:
+SHORT_VIDEO_MODES = ("loop", "repeat_last")
+
+
+def pad_to_length(video, length, short_video="loop"):
+    """Pads `(frames, ...)` to at least `length` frames, like the training clips.
+
+    Args:
+        video: array `(frames >= 1, ...)`.
+        length: int. Minimum number of frames (F).
+        short_video: str. "loop" (frames 0, 1, …, L − 1, 0, 1, …) or "repeat_last", the two
+            modes of `kerasfer.data.clip_frame_indices`. Defaults to "loop" (its default).
+    """
+    if short_video not in SHORT_VIDEO_MODES:
+        raise ValueError(f"`short_video` must be one of {SHORT_VIDEO_MODES}. "
+                         f"Received: short_video={short_video!r}")
+    frames = video.shape[0]
+    if frames >= int(length):
         return video
-    return np.concatenate([video, np.repeat(video[-1:], missing, axis=0)], axis=0)
+    positions = np.arange(int(length))
+    index = positions % frames if short_video == "loop" else np.minimum(positions, frames - 1)
+    return video[index]
 
 
 class VideoScorer:
@@ -73,6 +89,8 @@ class VideoScorer:
             Defaults to 32.
         frame_scores_layer: str. Name of the per-frame score layer. Defaults to
             "frame_scores".
+        short_video: str. Padding of videos shorter than F: "loop" or "repeat_last", as
+            in training. Defaults to "loop".
 
     Example:
 
@@ -82,7 +100,7 @@ class VideoScorer:
     """
 
     def __init__(self, model, clip_length=None, pooling_temperature=1.0,
-                 window_batch_size=32, frame_scores_layer="frame_scores"):
+                 window_batch_size=32, frame_scores_layer="frame_scores", short_video="loop"):
         model_length = model.input_shape[1] if len(model.input_shape) == 5 else None
         if clip_length is None:
             clip_length = model_length
@@ -101,6 +119,8 @@ class VideoScorer:
         self.pooling_temperature = float(pooling_temperature)
         self.window_batch_size = int(window_batch_size)
         self.frame_scores_layer = frame_scores_layer
+        pad_to_length(np.zeros((1,)), 1, short_video)  # validates the mode
+        self.short_video = short_video
         names = {layer.name for layer in model.layers}
         self.is_fully_convolutional = frame_scores_layer in names
         if self.is_fully_convolutional:
@@ -133,7 +153,7 @@ class VideoScorer:
             raise ValueError("`video` must be (frames >= 1, height, width, channels). "
                              f"Received: video.shape={video.shape}")
         length = video.shape[0]
-        padded = pad_to_length(video, self.clip_length)
+        padded = pad_to_length(video, self.clip_length, self.short_video)
         if self.is_fully_convolutional:
             frame_scores = np.asarray(self._forward(padded[None]))[0].astype(np.float64)
             window_scores = window_max(frame_scores, self._window_steps(padded))

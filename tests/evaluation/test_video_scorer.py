@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from kerasfer.evaluation import VideoScorer
+from kerasfer.evaluation import pad_to_length
 from kerasfer.evaluation import pool_video_scores
 from kerasfer.evaluation import softmax_pool
 from kerasfer.evaluation import window_max
@@ -94,12 +95,14 @@ def test_zero_temperature_is_mean_of_window_maxima(frame_model):
                                rtol=1e-9)
 
 
-def test_short_video_is_padded_like_training(frame_model):
-    # L < F: the last frame is repeated to F frames, so the single window is the max over
-    # the real frames (temporal kernel 1) whatever γ_p.
+@pytest.mark.parametrize("short_video", ["loop", "repeat_last"])
+def test_short_video_is_padded_like_training(frame_model, short_video):
+    # L < F: padded to F frames from the real ones (looped or last repeated), so the single
+    # window is the max over the real frames (temporal kernel 1) whatever γ_p.
     video = random_video(3, seed=7)
     for gamma in (0.0, 3.0):
-        scores = VideoScorer(frame_model, clip_length=F, pooling_temperature=gamma).score(video)
+        scores = VideoScorer(frame_model, clip_length=F, pooling_temperature=gamma,
+                             short_video=short_video).score(video)
         assert scores.window_scores.shape == (1, CLASSES)
         np.testing.assert_allclose(scores.logits, scores.frame_scores.max(axis=0), rtol=1e-6)
         assert scores.frame_scores.shape == (3, CLASSES)
@@ -168,3 +171,12 @@ def test_bad_video_shape(frame_model):
         scorer.score(np.zeros((2, 8, SIZE, SIZE, 3), "float32"))
     with pytest.raises(ValueError, match="clip_length=6"):
         VideoScorer(clip_level_model(), clip_length=8)
+
+
+def test_pad_to_length_modes():
+    video = np.arange(3)[:, None]
+    np.testing.assert_array_equal(pad_to_length(video, 7)[:, 0], [0, 1, 2, 0, 1, 2, 0])
+    np.testing.assert_array_equal(pad_to_length(video, 5, "repeat_last")[:, 0], [0, 1, 2, 2, 2])
+    assert pad_to_length(video, 2) is video
+    with pytest.raises(ValueError, match="short_video"):
+        pad_to_length(video, 5, "mirror")
