@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerasfer.data.augmentation import augment_clip, resize_frames
+from kerasfer.data.augmentation import augment_clip, augment_jpeg_clip, resize_frames
 from kerasfer.data.clip_indices import clip_frame_indices, clip_seed
 from kerasfer.data.clip_plan import ClipPlan
 from kerasfer.data.normalization import check_normalization, normalize_frames
@@ -147,9 +147,15 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
         return clips
 
     def decode_and_augment(clip):
-        frames = decode_clip_frames(clip["jpeg"], clip_length, channels)
         output = {key: clip[key] for key in
                   ("label", "video_index", "start", "length", "frame_index", "timestamp")}
+        if augment and not clean_copy:
+            # No clean copy: decode only the part of each frame the augmentation reads.
+            augmented = augment_jpeg_clip(clip["jpeg"], clip["seed"], image_size, channels,
+                                          **augmentation)
+            output["clip"] = normalize_frames(augmented, normalization)
+            return output
+        frames = decode_clip_frames(clip["jpeg"], clip_length, channels)
         clean = None
         if clean_copy or not augment:
             clean = resize_frames(frames, image_size)

@@ -60,7 +60,13 @@ def normalize_frames(frames, normalization="imagenet"):
         mean, std = normalization
     mean = tf.constant(mean, tf.float32)
     std = tf.constant(std, tf.float32)
-    return (frames - mean) / std
+    if channels is None or frames.shape.rank is None:
+        return (frames - mean) / std
+    # A diagonal matmul plus a bias add: much faster on CPU than a broadcast over a
+    # last axis of 3 (this runs on every training clip).
+    scaled = tf.tensordot(frames, tf.linalg.diag(1.0 / std), axes=[[frames.shape.rank - 1], [0]])
+    scaled = tf.ensure_shape(scaled, frames.shape)
+    return tf.nn.bias_add(scaled, -mean / std)
 
 
 def normalize(example, normalization="imagenet", keys=("clip",)):

@@ -116,3 +116,18 @@ def test_normalization_modes():
     assert int(mapped["label"]) == 1
     with pytest.raises(ValueError, match="normalization"):
         normalize_frames(frames, "zscore")
+
+
+def test_windowed_jpeg_decode_matches_whole_frame_augmentation():
+    rng = np.random.RandomState(1)
+    base = (rng.rand(6, 6, 3) * 255).astype(np.uint8)
+    frames = [np.kron(base, np.ones((8, 8, 1), np.uint8)) // (k + 1) for k in range(3)]
+    jpeg = tf.constant([tf.io.encode_jpeg(f, quality=95).numpy() for f in frames])
+    for seed in range(3):
+        key = tf.constant([seed, 7], tf.int64)
+        windowed = aug.augment_jpeg_clip(jpeg, key, 16)
+        decoded = tf.stack([tf.io.decode_jpeg(j) for j in jpeg])
+        whole = aug.augment_clip({"frames": decoded, "seed": key}, 16)["frames"]
+        np.testing.assert_allclose(windowed.numpy(), whole.numpy(), atol=2 / 255)
+        window = aug.source_window(aug.random_geometry({"frame_size": [48, 48], "seed": key}), 16)
+        assert 0 < int(window[2]) * int(window[3]) < 48 * 48
