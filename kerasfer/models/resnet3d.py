@@ -189,7 +189,7 @@ def r3d_50(num_classes, **kwargs):
 @register_model("resnext3d_101",
                 tiny_kwargs={"width_multiplier": 1 / 16, "cardinality": 4,
                              "blocks_per_stage": (1, 1, 2, 1), "input_shape": (None, 32, 32, 3),
-                             "pooling": "adaptive_softmax"},
+                             "temporally_dense": True, "pooling": "adaptive_softmax"},
                 tiny_input_shape=_TINY_INPUT)
 def resnext3d_101(num_classes, **kwargs):
     """3D ResNeXt-101 (Hara et al. 2018), cardinality 32, shortcut B; thesis Section 2.1.1."""

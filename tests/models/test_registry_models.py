@@ -1,0 +1,163 @@
+"""Every registered model (any helper's): forward, backward, `.keras` round trip, any T, JAX.
+
+Parametrized over `kerasfer.models.list_models()`, so models registered later are covered
+automatically, each built from its spec's `tiny_kwargs` / `tiny_input_shape`.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+
+import kerasfer.models
+from kerasfer.models import get_model
+from kerasfer.models import list_models
+from kerasfer.models import model_spec
+
+NUM_CLASSES = 3
+BATCH = 2
+
+
+def tiny_model(name):
+    spec = model_spec(name)
+    return get_model(name, NUM_CLASSES, **spec.tiny_kwargs), spec.tiny_input_shape
+
+
+def random_inputs(input_shape, seed=0):
+    return np.random.default_rng(seed).normal(size=(BATCH,) + tuple(input_shape)).astype(
+        "float32")
+
+
+def test_expected_models_are_registered():
+    assert {"c3d", "r3d_18", "r3d_34", "r3d_50", "resnext3d_101"} <= set(list_models())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_forward_backward_and_keras_round_trip(name, tmp_path):
+    model, input_shape = tiny_model(name)
+    inputs = random_inputs(input_shape)
+
+    logits = np.asarray(model(inputs, training=False))
+    assert logits.shape == (BATCH, NUM_CLASSES)
+    assert np.all(np.isfinite(logits))
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(inputs, training=True)))
+    gradients = tape.gradient(loss, model.trainable_weights)
+    assert model.trainable_weights
+    for weight, gradient in zip(model.trainable_weights, gradients):
+        assert gradient is not None, f"{name}: no gradient for {weight.path}"
+        assert np.all(np.isfinite(np.asarray(gradient))), f"{name}: non-finite {weight.path}"
+    assert any(np.any(np.asarray(g) != 0) for g in gradients)
+
+    # The training-mode pass above moved the BN statistics: take the reference after it.
+    reference = np.asarray(model(inputs, training=False))
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert restored.count_params() == model.count_params()
+    np.testing.assert_allclose(np.asarray(restored(inputs, training=False)), reference,
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_fully_convolutional_models_follow_the_frame_scores_contract(name):
+    model, input_shape = tiny_model(name)
+    layer_names = [layer.name for layer in model.layers]
+    if model.input_shape[1] is not None:
+        assert "frame_scores" not in layer_names or "temporal_pooling" in layer_names
+        pytest.skip(f"{name} is clip-level (fixed {model.input_shape[1]} frames)")
+    for frames in (input_shape[0] + 3, 2 * input_shape[0] + 1):
+        clips = random_inputs((frames,) + tuple(input_shape[1:]), seed=frames)
+        assert model(clips).shape == (BATCH, NUM_CLASSES)
+        if "frame_scores" in layer_names:
+            assert "temporal_pooling" in layer_names
+            frame_scores = keras.Model(model.input, model.get_layer("frame_scores").output)
+            scores = np.asarray(frame_scores(clips))
+            assert scores.ndim == 3 and scores.shape[0] == BATCH
+            assert scores.shape[2] == NUM_CLASSES and 1 <= scores.shape[1] <= frames
+            pooled = model.get_layer("temporal_pooling")(scores)
+            np.testing.assert_allclose(np.asarray(pooled), np.asarray(model(clips)),
+                                       rtol=1e-5, atol=1e-5)
+
+
+JAX_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    import jax
+    import kerasfer.models
+    from kerasfer import layers
+
+    directory = sys.argv[1]
+    for name in sys.argv[2:]:
+        model = keras.saving.load_model(os.path.join(directory, name + ".keras"))
+        inputs = np.load(os.path.join(directory, name + "_inputs.npy"))
+        expected = np.load(os.path.join(directory, name + "_logits.npy"))
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+
+        @jax.jit
+        def predict(trainable, non_trainable):
+            return model.stateless_call(trainable, non_trainable, inputs, training=False)[0]
+
+        np.testing.assert_allclose(np.asarray(predict(trainable, non_trainable)), expected,
+                                   rtol=1e-4, atol=1e-4)
+
+        def loss(trainable, non_trainable):
+            logits, _ = model.stateless_call(trainable, non_trainable, inputs, training=True)
+            return jax.numpy.mean(logits ** 2)
+
+        grads = jax.jit(jax.grad(loss))(trainable, non_trainable)
+        assert len(grads) == len(trainable)
+        assert all(np.all(np.isfinite(np.asarray(g))) for g in grads), name
+
+    scores = np.random.default_rng(0).normal(size=(2, 9, 4)).astype("float32")
+    mask = np.ones((2, 9), bool); mask[0, 5:] = False
+    np.testing.assert_allclose(layers.SoftmaxPooling(0.0)(scores), scores.mean(1), atol=1e-5)
+    np.testing.assert_allclose(layers.SoftmaxPooling(1e6)(scores), scores.max(1), atol=1e-5)
+    np.testing.assert_allclose(layers.TemporalMaxPooling()(scores, mask=mask)[0],
+                               scores[0, :5].max(0), atol=1e-6)
+    windowed = layers.WindowedSoftmaxPooling(window_size=4, pooling_temperature=0.0)
+    maxima = np.stack([scores[:, t:t + 4].max(1) for t in range(6)], 1)
+    np.testing.assert_allclose(windowed(scores), maxima.mean(1), atol=1e-5)
+    np.testing.assert_allclose(windowed(scores, mask=mask)[0], windowed(scores[:1, :5])[0],
+                               atol=1e-5)
+    adaptive = layers.AdaptiveSoftmaxPooling()
+    adaptive(scores)
+    beta_grad = jax.grad(lambda beta: adaptive.stateless_call([beta], [], scores)[0].sum())(
+        adaptive.beta.value)
+    assert np.all(np.isfinite(beta_grad)) and np.all(np.abs(beta_grad) > 1e-4)
+    print("jax ok")
+""")
+
+JAX_MODELS = ("r3d_18_dense", "resnext3d_101")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_models_and_pooling_layers_run_on_jax(tmp_path):
+    # Saved under TensorFlow, reloaded under JAX: same logits, finite gradients.
+    for name in JAX_MODELS:
+        model, input_shape = tiny_model(name)
+        inputs = random_inputs(input_shape)
+        model.save(tmp_path / f"{name}.keras")
+        np.save(tmp_path / f"{name}_inputs.npy", inputs)
+        np.save(tmp_path / f"{name}_logits.npy", np.asarray(model(inputs, training=False)))
+    script = tmp_path / "run_on_jax.py"
+    script.write_text(JAX_SCRIPT)
+    # XLA's optimisation passes dominate on CPU (one compilation per weight initializer
+    # shape when the model is rebuilt): level 0 cuts the subprocess CPU time ~5×.
+    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
+                       XLA_FLAGS="--xla_backend_optimization_level=0")
+    result = subprocess.run([sys.executable, str(script), str(tmp_path), *JAX_MODELS],
+                            env=environment, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax ok" in result.stdout
