@@ -240,10 +240,36 @@ def test_dataset_reads_back_and_is_cached(tmp_path):
     assert len([f for f in os.listdir(out) if f.endswith(".tfrecord")]) == 2
 
 
+def test_concurrent_calls_write_once(tmp_path):
+    import threading
+
+    out = str(tmp_path / "shared")
+    kwargs = dict(num_videos=4, num_subjects=2, image_size=24, min_frames=12, max_frames=12,
+                  videos_per_shard=1)
+    errors = []
+
+    def call():
+        try:
+            write_synthetic_dataset(out, **kwargs)
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(schema.read_manifest(out)) == 4
+    assert sorted(f for f in os.listdir(out) if f.endswith(".tfrecord")) == [
+        f"synthetic-{i:05d}-of-00004.tfrecord" for i in range(4)]
+
+
 def test_refuses_to_overwrite_a_builder_dataset(tmp_path):
     (tmp_path / "manifest.jsonl").write_text("")
     with pytest.raises(SchemaError, match="did not write"):
         write_synthetic_dataset(str(tmp_path), num_videos=2)
+    assert sorted(os.listdir(tmp_path)) == ["manifest.jsonl"]  # nothing added or removed
     with pytest.raises(ValueError, match="Received: min_frames=50, max_frames=10"):
         write_synthetic_dataset(str(tmp_path / "x"), min_frames=50, max_frames=10)
 

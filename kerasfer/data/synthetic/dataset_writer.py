@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import json
@@ -22,6 +23,7 @@ GENERATOR_VERSION = 1
 PARAMETERS_FILENAME = "synthetic.json"
 CSV_FILENAME = "videos.csv"
 VIDEO_FOLDER = "videos"
+LOCK_FILENAME = ".synthetic.lock"
 
 
 def dataset_classes(class_names=AFEW_CLASSES, genuine_posed=False):
@@ -73,18 +75,39 @@ def _is_cached(out_dir, parameters):
             and os.path.exists(os.path.join(out_dir, schema.MANIFEST_FILENAME)))
 
 
-def _clear_previous(out_dir):
+def _refuse_foreign_dataset(out_dir):
     manifest = os.path.join(out_dir, schema.MANIFEST_FILENAME)
     if os.path.exists(manifest) and not os.path.exists(os.path.join(out_dir,
                                                                     PARAMETERS_FILENAME)):
         raise SchemaError(out_dir, "holds a dataset that the synthetic generator did not write",
                           "choose another --out directory; nothing was overwritten")
+
+
+def _clear_previous(out_dir):
+    _refuse_foreign_dataset(out_dir)
     patterns = ["*" + schema.SHARD_SUFFIX, "*.tmp", schema.MANIFEST_FILENAME,
                 schema.CLASSES_FILENAME, schema.FAILURES_FILENAME, PARAMETERS_FILENAME,
                 CSV_FILENAME, os.path.join(VIDEO_FOLDER, "*.mp4")]
     for pattern in patterns:
         for path in glob.glob(os.path.join(out_dir, pattern)):
             os.remove(path)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(out_dir):
+    # Several jobs (parallel test runs, fit on two GPUs) may ask for the same cached
+    # dataset at once: one writes, the others wait and then find it complete.
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, as before.
+        yield
+        return
+    with open(os.path.join(out_dir, LOCK_FILENAME), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _write_mp4(path, frames, fps):
@@ -128,7 +151,8 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
     `detected = 0` and keep the landmarks of where the face would be.
 
     The call is a cache: when `out_dir` already holds a complete dataset made with the same
-    parameters it returns at once. Deterministic: the same parameters give identical shards.
+    parameters it returns at once; concurrent calls on one directory are serialised with a
+    file lock (`.synthetic.lock`, POSIX), so only one of them writes. Deterministic: the same parameters give identical shards.
 
     Args:
         out_dir: str. Output directory (created).
@@ -172,82 +196,87 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
     out_dir = str(out_dir)
     if _is_cached(out_dir, parameters):
         return out_dir
+    _refuse_foreign_dataset(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    _clear_previous(out_dir)
-    if write_mp4:
-        os.makedirs(os.path.join(out_dir, VIDEO_FOLDER), exist_ok=True)
+    with _exclusive_lock(out_dir):
+        # Another process may have finished the same dataset while this one waited.
+        if _is_cached(out_dir, parameters):
+            return out_dir
+        _clear_previous(out_dir)
+        if write_mp4:
+            os.makedirs(os.path.join(out_dir, VIDEO_FOLDER), exist_ok=True)
 
-    import tensorflow as tf
-    from tqdm.auto import tqdm
+        import tensorflow as tf
+        from tqdm.auto import tqdm
 
-    emotions = [name for name in class_names if not genuine_posed
-                or name.strip().lower() != "neutral"]
-    identities = [FaceIdentity.sample(np.random.default_rng([seed, 1, s]), NUM_ACTIONS)
-                  for s in range(num_subjects)]
-    # mp4 frames show the face with a margin, as a raw video would. Their side is a multiple
-    # of 64 so that decoders return unpadded rows (dlib misreads row-padded arrays).
-    padding = (-(-3 * image_size // 128) * 64 - image_size) // 2 if write_mp4 else 0
-    renderer = FaceRenderer(image_size, padding=padding)
-    encode_params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
-    num_shards = (num_videos + videos_per_shard - 1) // videos_per_shard
-    manifest, csv_rows = [], []
-    bar = tqdm(total=num_videos, desc="synthetic videos", unit="video", disable=not progress)
-    for shard_index in range(num_shards):
-        shard = f"synthetic-{shard_index:05d}-of-{num_shards:05d}{schema.SHARD_SUFFIX}"
-        shard_path = os.path.join(out_dir, shard)
-        with tf.io.TFRecordWriter(shard_path + ".tmp") as writer:
-            first = shard_index * videos_per_shard
-            for index in range(first, min(num_videos, first + videos_per_shard)):
-                label = index % len(classes)
-                # Round b of the classes starts at subject b: with C × S videos every
-                # subject shows every class once, and few videos still spread over subjects.
-                subject = (index % len(classes) + index // len(classes)) % num_subjects
-                emotion = emotions[label // 2] if genuine_posed else classes[label]
-                posed = bool(genuine_posed and label % 2)
-                video_id = f"syn{index:05d}"
-                num_frames = int(np.random.default_rng([seed, 2, index]).integers(
-                    min_frames, max_frames + 1))
-                video = render_video(
-                    emotion, num_frames=num_frames, image_size=image_size,
-                    apex_fraction=apex_fraction, seed=[seed, 3, index],
-                    identity=identities[subject], posed=posed, class_names=emotions,
-                    padding=padding, renderer=renderer)
-                source_path = ""
-                if write_mp4:
-                    source_path = f"{VIDEO_FOLDER}/{video_id}.mp4"
-                    _write_mp4(os.path.join(out_dir, source_path), video.source_frames, fps)
-                    csv_rows.append([source_path, classes[label], f"S{subject:03d}", ""])
-                jpegs = [cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                                      encode_params)[1].tobytes() for frame in video.frames]
-                writer.write(schema.encode_video_example(
-                    video_id=video_id, label=label, label_name=classes[label],
-                    jpeg_frames=jpegs, landmarks=video.landmarks, boxes=video.boxes,
-                    timestamps=np.arange(num_frames) / fps, detected=video.face_present,
-                    crop_size=image_size, subject=f"S{subject:03d}", split="", fps=fps,
-                    source_path=source_path, frame_labels=video.intensity))
-                manifest.append(schema.manifest_record(
-                    video_id=video_id, label=label, label_name=classes[label],
-                    subject=f"S{subject:03d}", split="", frames_kept=num_frames,
-                    frames_total=num_frames, shard=shard, fps=fps, crop_size=image_size,
-                    source_path=source_path, has_frame_labels=True))
-                bar.update(1)
-        os.replace(shard_path + ".tmp", shard_path)
-    bar.close()
+        emotions = [name for name in class_names if not genuine_posed
+                    or name.strip().lower() != "neutral"]
+        identities = [FaceIdentity.sample(np.random.default_rng([seed, 1, s]), NUM_ACTIONS)
+                      for s in range(num_subjects)]
+        # mp4 frames show the face with a margin, as a raw video would. Their side is a multiple
+        # of 64 so that decoders return unpadded rows (dlib misreads row-padded arrays).
+        padding = (-(-3 * image_size // 128) * 64 - image_size) // 2 if write_mp4 else 0
+        renderer = FaceRenderer(image_size, padding=padding)
+        encode_params = [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]
+        num_shards = (num_videos + videos_per_shard - 1) // videos_per_shard
+        manifest, csv_rows = [], []
+        bar = tqdm(total=num_videos, desc="synthetic videos", unit="video", disable=not progress)
+        for shard_index in range(num_shards):
+            shard = f"synthetic-{shard_index:05d}-of-{num_shards:05d}{schema.SHARD_SUFFIX}"
+            shard_path = os.path.join(out_dir, shard)
+            with tf.io.TFRecordWriter(shard_path + ".tmp") as writer:
+                first = shard_index * videos_per_shard
+                for index in range(first, min(num_videos, first + videos_per_shard)):
+                    label = index % len(classes)
+                    # Round b of the classes starts at subject b: with C × S videos every
+                    # subject shows every class once, and few videos still spread over subjects.
+                    subject = (index % len(classes) + index // len(classes)) % num_subjects
+                    emotion = emotions[label // 2] if genuine_posed else classes[label]
+                    posed = bool(genuine_posed and label % 2)
+                    video_id = f"syn{index:05d}"
+                    num_frames = int(np.random.default_rng([seed, 2, index]).integers(
+                        min_frames, max_frames + 1))
+                    video = render_video(
+                        emotion, num_frames=num_frames, image_size=image_size,
+                        apex_fraction=apex_fraction, seed=[seed, 3, index],
+                        identity=identities[subject], posed=posed, class_names=emotions,
+                        padding=padding, renderer=renderer)
+                    source_path = ""
+                    if write_mp4:
+                        source_path = f"{VIDEO_FOLDER}/{video_id}.mp4"
+                        _write_mp4(os.path.join(out_dir, source_path), video.source_frames, fps)
+                        csv_rows.append([source_path, classes[label], f"S{subject:03d}", ""])
+                    jpegs = [cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                                          encode_params)[1].tobytes() for frame in video.frames]
+                    writer.write(schema.encode_video_example(
+                        video_id=video_id, label=label, label_name=classes[label],
+                        jpeg_frames=jpegs, landmarks=video.landmarks, boxes=video.boxes,
+                        timestamps=np.arange(num_frames) / fps, detected=video.face_present,
+                        crop_size=image_size, subject=f"S{subject:03d}", split="", fps=fps,
+                        source_path=source_path, frame_labels=video.intensity))
+                    manifest.append(schema.manifest_record(
+                        video_id=video_id, label=label, label_name=classes[label],
+                        subject=f"S{subject:03d}", split="", frames_kept=num_frames,
+                        frames_total=num_frames, shard=shard, fps=fps, crop_size=image_size,
+                        source_path=source_path, has_frame_labels=True))
+                    bar.update(1)
+            os.replace(shard_path + ".tmp", shard_path)
+        bar.close()
 
-    schema.write_json_atomic(os.path.join(out_dir, schema.CLASSES_FILENAME), classes)
-    with open(os.path.join(out_dir, schema.FAILURES_FILENAME), "w", encoding="utf-8"):
-        pass
-    tmp = os.path.join(out_dir, schema.MANIFEST_FILENAME + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in manifest:
-            handle.write(json.dumps(record) + "\n")
-    os.replace(tmp, os.path.join(out_dir, schema.MANIFEST_FILENAME))
-    if write_mp4:
-        with open(os.path.join(out_dir, CSV_FILENAME), "w", newline="", encoding="utf-8") as f:
-            rows = csv.writer(f)
-            rows.writerow(["path", "label", "subject", "split"])
-            rows.writerows(csv_rows)
-    schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
-                             {"parameters": parameters, "complete": True,
-                              "classes": classes})
+        schema.write_json_atomic(os.path.join(out_dir, schema.CLASSES_FILENAME), classes)
+        with open(os.path.join(out_dir, schema.FAILURES_FILENAME), "w", encoding="utf-8"):
+            pass
+        tmp = os.path.join(out_dir, schema.MANIFEST_FILENAME + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for record in manifest:
+                handle.write(json.dumps(record) + "\n")
+        os.replace(tmp, os.path.join(out_dir, schema.MANIFEST_FILENAME))
+        if write_mp4:
+            with open(os.path.join(out_dir, CSV_FILENAME), "w", newline="", encoding="utf-8") as f:
+                rows = csv.writer(f)
+                rows.writerow(["path", "label", "subject", "split"])
+                rows.writerows(csv_rows)
+        schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
+                                 {"parameters": parameters, "complete": True,
+                                  "classes": classes})
     return out_dir
