@@ -78,7 +78,8 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
         drop_remainder: bool. Drop the last partial batch. Defaults to False.
         shuffle_buffer: int or None. Defaults to all selected videos (a full shuffle;
             the buffer holds only the clips' JPEG bytes).
-        cache: None, `"memory"` or a file prefix: cache the parsed videos. Defaults to None.
+        cache: None, `"memory"`, `"snapshot:<dir>"` or a file prefix: cache the parsed
+            videos (see `selected_videos`). Defaults to None.
         augmentation: dict or None. Keyword arguments of `augment_clip` (e.g.
             `{"crop_fraction": 0.8}`).
         num_parallel_calls: int or None. Parallel decoding; AUTOTUNE when None.

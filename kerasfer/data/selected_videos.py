@@ -30,8 +30,9 @@ def selected_videos(index, records, cache=None, num_parallel_calls=None):
     Args:
         index: `DatasetIndex`.
         records: list of dict. Selected manifest records; `video_index` = position here.
-        cache: None, `"memory"` or a file prefix. Cache the parsed videos (all frames'
-            JPEG bytes) after the first pass, in memory or on disk. Defaults to None.
+        cache: None, `"memory"`, `"snapshot:<dir>"` or a file prefix. Cache the parsed
+            videos (all frames' JPEG bytes) after the first pass: in memory, as a
+            `tf.data` snapshot, or in cache files. Defaults to None.
         num_parallel_calls: int or None. Parallel parsing; AUTOTUNE when None.
 
     Returns:
@@ -69,6 +70,8 @@ def selected_videos(index, records, cache=None, num_parallel_calls=None):
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(records)))
     if cache == "memory":
         dataset = dataset.cache()
+    elif cache and str(cache).startswith("snapshot:"):
+        dataset = dataset.snapshot(str(cache)[len("snapshot:"):])
     elif cache:
         dataset = dataset.cache(str(cache))
     return dataset

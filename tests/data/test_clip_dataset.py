@@ -146,12 +146,18 @@ def test_clean_copy_is_the_unaugmented_clip(index):
         assert np.abs(augmented[video]["clip"] - augmented[video]["clean_clip"]).max() > 0.05
 
 
-def test_memory_cache_and_no_shuffle_order(index):
-    dataset = make(index, cache="memory", shuffle=False, batch_size=6)
-    first = [batch["video_index"].numpy() for batch in dataset]
-    second = [batch["video_index"].numpy() for batch in dataset]
-    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(second))
-    assert sorted(np.concatenate(first)) == list(range(len(LENGTHS)))
+@pytest.mark.parametrize("cache", ["memory", "snapshot"])
+def test_cache_and_no_shuffle_order(index, cache, tmp_path):
+    cache = "memory" if cache == "memory" else f"snapshot:{tmp_path}"
+    dataset = make(index, cache=cache, shuffle=False, batch_size=6, augment=False)
+    first = next(iter(dataset))
+    second = next(iter(dataset))
+    for key in ("video_index", "start", "clip"):
+        assert first[key].shape[0] == len(LENGTHS)
+    np.testing.assert_array_equal(first["video_index"], second["video_index"])
+    assert sorted(first["video_index"].numpy()) == list(range(len(LENGTHS)))
+    for row, video in enumerate(first["video_index"].numpy()):
+        check_content({key: value[row].numpy() for key, value in second.items()}, video)
 
 
 def test_bad_arguments(index, tmp_path):
