@@ -23,8 +23,10 @@ class ClipPlan:
     `-1` (`RANDOM_START`) means a uniform random start, drawn from the pipeline's seed,
     the epoch and the video index.
 
-    `epoch` counts the iterations of the datasets reading this plan (it keys the random
-    starts, augmentation and shuffling of each epoch); `set_epoch` restores it on resume.
+    `epoch` counts the iterations started on the datasets reading this plan (it keys the
+    random starts, augmentation and shuffling of each epoch; an iterator that a
+    distribution strategy creates ahead and prefetches from counts too, so it may run
+    ahead of Keras' epoch number); `set_epoch` restores it on resume.
 
     Args:
         num_videos: int. Number of training videos (length of the records list).
