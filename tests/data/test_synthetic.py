@@ -47,6 +47,35 @@ def test_timeline_apex_window_and_mostly_neutral():
         VideoTimeline.sample(np.random.default_rng(0), 30, apex_fraction=0)
 
 
+def test_distractors():
+    counts = {"no_face": 0, "occluded": 0, "other_expression": 0, "lighting": 0, "blink": 0}
+    for seed in range(40):
+        timeline = VideoTimeline.sample(np.random.default_rng(seed), 80,
+                                        distractor_classes=[0, 1, 2])
+        counts["no_face"] += not timeline.face_present.all()
+        counts["occluded"] += (timeline.occluder >= 0).any()
+        counts["lighting"] += np.ptp(timeline.gain) > 0.05
+        counts["blink"] += timeline.blink.max() > 0.5
+        other = np.flatnonzero(timeline.distractor_class >= 0)
+        if len(other):
+            counts["other_expression"] += 1
+            # The other expression stays clear of the main onset-apex-offset event.
+            assert not np.any((other >= timeline.onset_start - 2)
+                              & (other < timeline.offset_end + 2))
+            assert timeline.distractor_intensity[other].max() <= 0.6
+        clean = VideoTimeline.sample(np.random.default_rng(seed), 80, distractors=False,
+                                     distractor_classes=[0, 1, 2])
+        assert clean.face_present.all() and (clean.occluder < 0).all()
+        assert (clean.distractor_class < 0).all() and np.ptp(clean.gain) == 0
+        assert np.std(clean.pose[:, 0]) > 0  # head jitter is always on
+    assert all(count >= 4 for count in counts.values()), counts
+    renderer = FaceRenderer(32)
+    background = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    image, _ = renderer.render(_identity(), np.zeros((12, 2)), face_present=False,
+                               background=background)
+    np.testing.assert_array_equal(image, background)
+
+
 def test_render_is_deterministic_and_seed_dependent():
     a = render_video("Happy", num_frames=24, image_size=32, seed=5)
     b = render_video("Happy", num_frames=24, image_size=32, seed=5)
