@@ -143,8 +143,9 @@ def subject_holdout_split(records, *, validation_fraction=0.2, seed=0, restarts=
     Searches (local moves and swaps of whole subjects from a seeded random start, restarted
     until a solution is found) for a set of validation subjects whose per-class video
     counts are within ±1 of `validation_fraction` × the class count, descending the
-    squared error. Every subject lands on exactly one side. When the subjects make ±1 impossible (e.g. one subject holds most
-    of a class) the closest split found is returned.
+    squared error. Every subject lands on exactly one side. When the subjects make ±1
+    impossible (e.g. one subject holds most of a class) the closest split found is
+    returned.
 
     Args:
         records: list of dict. Manifest records with "id", "label", "subject".
