@@ -98,27 +98,46 @@ def in_process_predictions(run_dir, data_dir, ids, gamma):
     return VideoScorer(model, clip_length=F, pooling_temperature=gamma).predict_dataset(dataset)
 
 
-def test_evaluate_cli_end_to_end(runs):
-    run_dirs, data_dir, ids = runs
+@pytest.fixture(scope="module")
+def fit_run(runs):
+    """A real tiny run written by `kerasfer.fit` (r3d_18 at 1/16 width, one epoch)."""
+    from kerasfer.fit import main as fit_main
+
+    _, data_dir, _ = runs
+    run_dir = os.path.join(os.path.dirname(data_dir), "fit_run")
+    assert fit_main(["--no-evaluate", f"run_dir={run_dir}", f"data.dir={data_dir}",
+                     f"data.image_size={SIZE}", f"data.clip_length={F}", "data.batch_size=4",
+                     "data.normalization=unit", "data.validation_fraction=0.25",
+                     "model.name=r3d_18", "model.kwargs={width_multiplier: 0.0625}",
+                     "train.epochs=1", "train.verbose=0", "sampler.warmup_epochs=0",
+                     "sampler.exploration_epochs=0", "eval.pooling_temperature=2.0"]) == 0
+    return run_dir
+
+
+def test_evaluate_cli_end_to_end(fit_run, runs):
+    _, data_dir, _ = runs
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-m", "kerasfer.evaluate", "--run", run_dirs[0],
+    result = subprocess.run([sys.executable, "-m", "kerasfer.evaluate", "--run", fit_run,
                              "--pooling-temperature", "2", "0"], capture_output=True,
                             text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "validation: 4 videos, accuracy" in result.stdout and "(γ_p = 2.0)" in result.stdout
-    out = os.path.join(run_dirs[0], "evaluation")
-    for name in ("report.json", "report.md", "predictions.csv", "confusion_matrix.png",
-                 "per_class_recall.png", "roc_curve.png"):
+    validation = json.load(open(os.path.join(fit_run, "splits.json")))["validation"]
+    assert f"validation: {len(validation)} videos, accuracy" in result.stdout
+    assert "(γ_p = 2.0)" in result.stdout
+    out = os.path.join(fit_run, "evaluation")
+    for name in ("report.json", "report.md", "predictions.csv", "window_scores.npz",
+                 "confusion_matrix.png", "per_class_recall.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     report = json.load(open(os.path.join(out, "report.json")))
-    expected = in_process_predictions(run_dirs[0], data_dir, ids[:4], 2.0)
-    assert report["num_videos"] == 4 and report["class_names"] == list(CLASSES)
+    expected = in_process_predictions(fit_run, data_dir, validation, 2.0)
+    assert report["num_videos"] == len(validation) and report["class_names"] == list(CLASSES)
     assert report["metrics"]["accuracy"] == pytest.approx(
         np.mean(expected.predicted == expected.labels))
     zero = expected.with_pooling_temperature(0.0)
     assert report["pooling_temperature_sweep"]["0.0"]["accuracy"] == pytest.approx(
         np.mean(zero.predicted == zero.labels))
     rows = open(os.path.join(out, "predictions.csv")).read().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == validation
     np.testing.assert_allclose([float(r.split(",")[4]) for r in rows],
                                expected.probabilities[:, 0], rtol=1e-5)
 
