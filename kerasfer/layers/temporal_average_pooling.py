@@ -9,7 +9,8 @@ from kerasfer.layers import temporal_pooling_ops
 class TemporalAveragePooling(keras.layers.Layer):
     """Temporal average of class scores over valid (unmasked) frames.
 
-    Thesis (seed 004): the γ = 0 limit of Eq. 3.3 and the temporal half of 2-step pooling (Fig. 2.2, Table 2.1).
+    Thesis (seed 004): the γ = 0 limit of Eq. 3.3 and the temporal half of 2-step pooling
+    (Fig. 2.2, Table 2.1).
 
     Args:
         axis: int. The time axis of the scores (never the batch axis nor the last, class

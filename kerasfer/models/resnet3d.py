@@ -35,7 +35,8 @@ def _check_arguments(num_classes, depth, block_type, shortcut_type, cardinality,
         raise ValueError("num_classes must be a positive int. "
                          f"Received: num_classes={num_classes!r}")
     if depth not in RESNET3D_DEPTHS:
-        raise ValueError(f"depth must be one of {sorted(RESNET3D_DEPTHS)}. Received: depth={depth!r}")
+        raise ValueError(f"depth must be one of {sorted(RESNET3D_DEPTHS)}. "
+                         f"Received: depth={depth!r}")
     if block_type not in BLOCK_TYPES:
         raise ValueError(f"block_type must be one of {BLOCK_TYPES}. "
                          f"Received: block_type={block_type!r}")

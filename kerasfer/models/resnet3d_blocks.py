@@ -76,7 +76,7 @@ def apply_basic_block(x, filters, strides, shortcut_type, name):
 
 def apply_bottleneck_block(x, filters, strides, shortcut_type, name, expansion=4,
                            cardinality=1, bottleneck_filters=None):
-    """Bottleneck block: 1×1×1 → 3×3×3 (strided, grouped) → 1×1×1 ×`expansion`, + shortcut.
+    """Bottleneck block: 1×1×1 → 3×3×3 (strided, grouped) → 1×1×1 ×`expansion` + shortcut.
 
     With `cardinality > 1` this is the ResNeXt block (Xie et al. 2017; Hara et al. use
     expansion 2 and `bottleneck_filters = cardinality · (filters // 32)`), whose 3×3×3
