@@ -211,7 +211,8 @@ def open_video(path, *, is_frame_folder=False, folder_fps=None, target_fps=None,
 
     Returns:
         `(fps, frames)`: the frame rate of the output sequence and an iterator of
-        `(source_index, timestamp_seconds, rgb uint8 (height, width, 3))`.
+        `(source_index, timestamp, rgb uint8 (height, width, 3))`, `timestamp` in seconds
+        from the first frame (the stream's own pts, so gaps of a VFR source are kept).
     """
     path = os.fspath(path)
     if is_frame_folder:
