@@ -78,7 +78,6 @@ def _make_module(model, settings, class_names, asset_paths, frame_scores_layer,
     frame_model = _frame_scores_model(model, frame_scores_layer)
     channels = 1 if settings["grayscale"] else 3
 
-    window_steps = clip_length
     if frame_model is not None:
         # Output steps of one F-frame training clip: the window of a strided model.
         probe = tf.zeros([1, clip_length, image_size, image_size, channels])
@@ -226,6 +225,11 @@ def export_saved_model(model, out_dir, *, normalization, image_size, grayscale, 
     if os.path.exists(out_dir) and os.listdir(out_dir) and not os.path.exists(previous_export):
         raise FileExistsError(f"{out_dir}: the directory is not empty and is not a kerasfer "
                               "export. Pass another --out directory")
+    fixed_length = model.input_shape[1] if len(model.input_shape) == 5 else None
+    is_clip_level = frame_scores_layer not in {layer.name for layer in model.layers}
+    if is_clip_level and fixed_length is not None and fixed_length != int(clip_length):
+        raise ValueError(f"Model {model.name!r} takes clips of {fixed_length} frames; pass "
+                         f"clip_length={fixed_length}. Received: clip_length={clip_length}")
     if short_video not in ("loop", "repeat_last"):
         raise ValueError("`short_video` must be 'loop' or 'repeat_last'. "
                          f"Received: short_video={short_video!r}")

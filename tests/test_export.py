@@ -206,6 +206,10 @@ def test_export_argument_errors(exported, tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("not an export")
     with pytest.raises(FileExistsError, match="not a kerasfer export"):
         export(model, tmp_path / "other")
+    with pytest.raises(ValueError, match="takes clips of 6 frames; pass clip_length=6"):
+        export_saved_model(clip_level_model(), str(tmp_path / "c"), normalization="unit",
+                           image_size=SIZE, grayscale=False, clip_length=8,
+                           pooling_temperature=1.0, class_names=NAMES)
     with pytest.raises(ValueError, match="pooling_temperature"):
         export_saved_model(model, str(tmp_path / "b"), normalization="unit", image_size=SIZE,
                            grayscale=False, clip_length=F, pooling_temperature=-1.0,
