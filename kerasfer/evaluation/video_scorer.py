@@ -119,7 +119,9 @@ class VideoScorer:
         self.pooling_temperature = float(pooling_temperature)
         self.window_batch_size = int(window_batch_size)
         self.frame_scores_layer = frame_scores_layer
-        pad_to_length(np.zeros((1,)), 1, short_video)  # validates the mode
+        if short_video not in SHORT_VIDEO_MODES:
+            raise ValueError(f"`short_video` must be one of {SHORT_VIDEO_MODES}. "
+                             f"Received: short_video={short_video!r}")
         self.short_video = short_video
         names = {layer.name for layer in model.layers}
         self.is_fully_convolutional = frame_scores_layer in names

@@ -157,6 +157,7 @@ def test_pooling_limits():
     ({"clip_length": 0}, "clip_length"),
     ({"clip_length": 4, "pooling_temperature": -1.0}, "pooling_temperature"),
     ({"clip_length": 4, "window_batch_size": 0}, "window_batch_size"),
+    ({"clip_length": 4, "short_video": "mirror"}, "short_video"),
 ])
 def test_bad_arguments(frame_model, kwargs, match):
     with pytest.raises(ValueError, match=match):
