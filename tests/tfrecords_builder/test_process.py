@@ -156,3 +156,12 @@ def test_no_detect_resizes_whole_frames(face_folder):
     frame = cv2.cvtColor(cv2.imread(f"{face_folder}/0005.png"), cv2.COLOR_BGR2RGB)
     expected = predict_landmarks(frame, [0, 0, 175, 143]) * [64 / 176, 64 / 144]
     np.testing.assert_allclose(video.landmarks[5], expected, atol=1e-4)
+
+
+def test_frame_stride_subsamples_frame_labels(face_folder):
+    item = VideoItem(face_folder, "seq", "x", is_frame_folder=True, frame_labels=list(range(12)),
+                     fps=30)
+    video = process_video(item, FaceOptions(frame_stride=3, keep_frames_without_face=True))
+    assert video.frames_total == 4 and video.fps == pytest.approx(10)
+    np.testing.assert_array_equal(video.frame_labels, [0, 3, 6, 9])
+    np.testing.assert_array_equal(video.detected, [False, False, True, True])  # faces: 4..9
