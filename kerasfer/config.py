@@ -54,6 +54,7 @@ class DataConfig:
     grayscale: bool = False
     batch_size: int = 8
     augment: bool = True
+    augmentation: dict = dataclasses.field(default_factory=dict)
     split: str = "stratified"
     validation_fraction: float = 0.2
     num_folds: int = 5
@@ -68,7 +69,7 @@ class ModelConfig:
     """Model from the registry plus the thesis' dropout (2.2.3.4: 30 % input, 90 % features)."""
 
     name: str = "c3d"
-    kwargs: dict = dataclasses.field(default_factory=lambda: {"width": 8})
+    kwargs: dict = dataclasses.field(default_factory=lambda: {"width_multiplier": 0.0625})
     input_dropout: float = 0.0
     feature_dropout: typing.Optional[float] = None
     head_layers: list = dataclasses.field(default_factory=lambda: ["classifier", "temporal_pooling"])

@@ -38,6 +38,22 @@ import tensorflow as tf
 SCORE_SOURCES = ("clean", "training_pass")
 
 
+def pad_batch(batch, multiple):
+    """Pads a dict batch to a multiple of `multiple` examples by repeating the first one.
+
+    Keys: every key of `batch` (leading batch axis), plus `weight` float32 `(batch',)`,
+    1 for real examples and 0 for padding (no loss, no metric, no score).
+    """
+    size = tf.shape(batch["label"])[0]
+    target = (size + multiple - 1) // multiple * multiple
+    index = tf.concat([tf.range(size), tf.zeros([target - size], tf.int32)], axis=0)
+    padded = {key: tf.gather(value, index) for key, value in batch.items()}
+    padded["weight"] = tf.concat([tf.ones([size]), tf.zeros([target - size])], axis=0)
+    if "weight" in batch:
+        padded["weight"] = padded["weight"] * tf.gather(tf.cast(batch["weight"], tf.float32), index)
+    return padded
+
+
 class ClipScoringModel(keras.Model):
     """Wraps a clip classifier; its `train_step` scores clean clips before the update.
 
@@ -80,16 +96,23 @@ class ClipScoringModel(keras.Model):
             inputs = inputs["clip"]
         return self.network(inputs, training=training)
 
-    def _sample_weight(self, label):
-        if self.class_weights is None:
-            return None
-        return tf.gather(tf.constant(self.class_weights, tf.float32), label)
+    def _sample_weight(self, data):
+        weight = data.get("weight")
+        if self.class_weights is not None:
+            class_weight = tf.gather(tf.constant(self.class_weights, tf.float32), data["label"])
+            weight = class_weight if weight is None else weight * class_weight
+        return weight
 
     def _target_logit(self, logits, label):
         logits = tf.cast(logits, tf.float32)
         return tf.gather(logits, tf.cast(label, tf.int32), axis=1, batch_dims=1)
 
-    def _record(self, video_index, start, scores):
+    def _record(self, video_index, start, scores, weight=None):
+        if weight is not None:
+            # Padding examples (weight 0) are not trained clips: leave their rows alone.
+            keep = weight > 0
+            video_index, start, scores = (tf.boolean_mask(t, keep) for t in
+                                          (video_index, start, scores))
         index = tf.cast(tf.reshape(video_index, [-1, 1]), tf.int32)
         # Each replica writes only its own rows; other rows keep their zeros so the
         # cross-replica SUM at read time is the one score of every video.
@@ -103,8 +126,15 @@ class ClipScoringModel(keras.Model):
                 local.assign(tf.tensor_scatter_nd_update(local, index, values))
 
     @staticmethod
-    def prepare(dataset):
-        """Maps dict batches to `(features, label)` pairs, the structure Keras' fit expects."""
+    def prepare(dataset, num_replicas=1):
+        """Maps dict batches to `(features, label)` pairs, the structure Keras' fit expects.
+
+        With `num_replicas > 1` every batch is padded to a multiple of it (`pad_batch`):
+        TensorFlow hands an empty share to some replica otherwise, which Conv3D on CPU
+        rejects.
+        """
+        if num_replicas > 1:
+            dataset = dataset.map(lambda batch: pad_batch(batch, num_replicas))
         return dataset.map(lambda features: (features, features["label"]))
 
     def train_step(self, data):
@@ -113,7 +143,7 @@ class ClipScoringModel(keras.Model):
         if self.score_source == "clean":
             clean_logits = self.network(data["clean_clip"], training=False)
             scores = self._target_logit(tf.stop_gradient(clean_logits), label)
-        sample_weight = self._sample_weight(label)
+        sample_weight = self._sample_weight(data)
         inputs = self.dropout_layer(clip, training=True) if self.dropout_layer else clip
         trainable = self.network.trainable_variables
         with tf.GradientTape() as tape:
@@ -127,16 +157,18 @@ class ClipScoringModel(keras.Model):
             scores = self._target_logit(tf.stop_gradient(logits), label)
         gradients = tape.gradient(scaled_loss, trainable)
         self.optimizer.apply(gradients, trainable)
-        self._record(data["video_index"], data["start"], scores)
+        self._record(data["video_index"], data["start"], scores, data.get("weight"))
         return self.compute_metrics(clip, label, logits, sample_weight=sample_weight)
 
     def test_step(self, data):
         data = data[0] if isinstance(data, tuple) else data
         clip, label = data["clip"], data["label"]
+        weight = data.get("weight")
         logits = self.network(clip, training=False)
-        loss = self.compute_loss(x=clip, y=label, y_pred=logits, training=False)
+        loss = self.compute_loss(x=clip, y=label, y_pred=logits, sample_weight=weight,
+                                 training=False)
         self._loss_tracker.update_state(loss, sample_weight=tf.shape(clip)[0])
-        return self.compute_metrics(clip, label, logits, sample_weight=None)
+        return self.compute_metrics(clip, label, logits, sample_weight=weight)
 
     def predict_step(self, data):
         data = data[0] if isinstance(data, tuple) else data

@@ -67,7 +67,11 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
         for features, label in self.dataset:
             logits = keras.ops.convert_to_numpy(network(features["clip"], training=False))
             predicted = np.argmax(logits, axis=-1)
-            np.add.at(counts, (keras.ops.convert_to_numpy(label).astype(int), predicted), 1)
+            truth = keras.ops.convert_to_numpy(label).astype(int)
+            if "weight" in features:      # padding examples of multi-replica batches
+                keep = keras.ops.convert_to_numpy(features["weight"]) > 0
+                predicted, truth = predicted[keep], truth[keep]
+            np.add.at(counts, (truth, predicted), 1)
         return counts
 
     def on_epoch_end(self, epoch, logs=None):

@@ -245,7 +245,7 @@ class Experiment:
         self.plan = ClipPlan(len(self.train_records))
         self.train_dataset = training_dataset(
             self.index, self.train_records, plan=self.plan, augment=data.augment,
-            seed=config.seed, clean_copy=config.sampler.score_source == "clean", **common)
+            augmentation=dict(data.augmentation), seed=config.seed, clean_copy=config.sampler.score_source == "clean", **common)
         self.validation_dataset = self._validation_clips(common)
         set_seeds(config.seed)
         self.steps_per_epoch = math.ceil(len(self.train_records) / data.batch_size)
@@ -289,7 +289,7 @@ class Experiment:
         dataset = datasets[0]
         for other in datasets[1:]:
             dataset = dataset.concatenate(other)
-        return ClipScoringModel.prepare(dataset)
+        return ClipScoringModel.prepare(dataset, self.strategy.num_replicas_in_sync)
 
     def _write_dir(self):
         # Under MultiWorkerMirroredStrategy only the chief (worker 0) writes the run
@@ -346,7 +346,8 @@ class Experiment:
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
             history = self.scoring_model.fit(
-                ClipScoringModel.prepare(self.train_dataset), epochs=self.config.train.epochs,
+                ClipScoringModel.prepare(self.train_dataset, self.strategy.num_replicas_in_sync),
+                epochs=self.config.train.epochs,
                 initial_epoch=initial_epoch, validation_data=self.validation_dataset,
                 callbacks=self.callbacks, verbose=self.config.train.verbose)
         return history.history

@@ -62,10 +62,12 @@ def make_strategy(devices=(), logical_cpu_devices=0):
                               '"task": {"type": "worker", "index": 0}}') from exc
         return tf.distribute.MultiWorkerMirroredStrategy()
     if devices:
-        available = {d.name.lower().replace("/job:localhost/replica:0/task:0/device:", "/")
-                     for d in tf.config.list_logical_devices()}
+        def short(name):
+            return name.lower().split("device:")[-1].lstrip("/")
+
+        available = {short(d.name) for d in tf.config.list_logical_devices()}
         for device in devices:
-            if device.lower() not in available:
+            if short(device) not in available:
                 raise ConfigError("train.devices", f"device {device!r} not available "
                                   f"(have {sorted(available)})",
                                   "list existing devices, or set train.logical_cpu_devices")

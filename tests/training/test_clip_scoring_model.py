@@ -67,3 +67,31 @@ def test_class_weights_scale_the_loss():
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         losses.append(model.fit(dataset, epochs=1, verbose=0).history["loss"][0])
     assert losses[1] == pytest.approx(2 * losses[0], rel=1e-5)
+
+
+def test_pad_batch_eagerly_and_in_dataset_map():
+    from kerasfer.training.clip_scoring_model import pad_batch
+
+    batch = {"label": tf.constant([2, 0, 1], tf.int32), "clip": tf.reshape(tf.range(6.0), [3, 2])}
+    padded = pad_batch(batch, 2)
+    np.testing.assert_array_equal(padded["label"], [2, 0, 1, 2])
+    np.testing.assert_array_equal(padded["weight"], [1, 1, 1, 0])
+    np.testing.assert_array_equal(padded["clip"][3], batch["clip"][0])
+    mapped = next(iter(tf.data.Dataset.from_tensors(batch).map(lambda b: pad_batch(b, 4))))
+    np.testing.assert_array_equal(mapped["weight"], [1, 1, 1, 0])
+    assert pad_batch(batch, 3)["label"].shape == (3,)
+
+
+def test_padding_examples_are_not_scored():
+    keras.utils.set_random_seed(1)
+    model = ClipScoringModel(_network(), NUM_VIDEOS + 1)
+    model.compile(optimizer=keras.optimizers.SGD(0.1),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    data, _ = _batches()
+    dataset = ClipScoringModel.prepare(
+        tf.data.Dataset.from_tensor_slices(data).batch(4), num_replicas=4)   # 4 + 2 → 4 + 4
+    model.reset_score_buffers()
+    model.fit(dataset, epochs=1, verbose=0)
+    _, starts, seen = model.read_score_buffers()
+    np.testing.assert_array_equal(seen, [1] * NUM_VIDEOS + [0])
+    np.testing.assert_array_equal(starts[data["video_index"]], data["start"])
