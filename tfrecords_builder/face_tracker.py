@@ -29,7 +29,8 @@ class FaceTracker:
 
     def __init__(self, min_confidence=5.0):
         if min_confidence < 0:
-            raise ValueError(f"`min_confidence` must be >= 0. Received: min_confidence={min_confidence}")
+            raise ValueError("`min_confidence` must be >= 0. "
+                             f"Received: min_confidence={min_confidence}")
         self.min_confidence = min_confidence
         self._tracker = None
         self._box = None

@@ -91,7 +91,7 @@ class HaarCascade:
         for index, (feature, _, _, _) in enumerate(stumps):
             rects[index, : len(feature)] = feature
         x, y, w, h, weight = (rects[..., i] for i in range(5))
-        # Each rectangle sum is 4 integral-image corners: +(y+h, x+w) −(y, x+w) −(y+h, x) +(y, x).
+        # A rectangle sum is 4 integral-image corners: +(y+h, x+w) −(y, x+w) −(y+h, x) +(y, x).
         rows = np.concatenate([y + h, y, y + h, y], axis=1).astype(np.int64)
         cols = np.concatenate([x + w, x + w, x, x], axis=1).astype(np.int64)
         coefficients = np.concatenate([weight, -weight, -weight, weight], axis=1)
