@@ -161,6 +161,26 @@ def _percent(value):
     return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
+_METRIC_NAMES = {"unweighted_average_recall": "unweighted average recall (UAR)",
+                 "roc_auc": "ROC-AUC", "equal_error_rate": "equal error rate (EER)",
+                 "eer_accuracy": "accuracy at the ROC equal-error point",
+                 "mean_average_precision": "mean average precision (per emotion)"}
+
+
+def _metric_name(key):
+    # "per_class_recall/no_pain" → "per class recall: no_pain" (class names kept verbatim).
+    head, _, item = key.partition("/")
+    name = _METRIC_NAMES.get(head, head.replace("_", " "))
+    return f"{name}: {item}" if item else name
+
+
+def _metric_value(key, value):
+    # AUC is conventionally a number in [0, 1]; rates and accuracies read as percentages.
+    if key == "roc_auc" and value is not None:
+        return f"{value:.4f}"
+    return _percent(value)
+
+
 def _markdown(report):
     metrics = report["metrics"]
     lines = [f"# Evaluation{' — ' + report['split'] if report.get('split') else ''}", ""]
@@ -172,7 +192,7 @@ def _markdown(report):
               "Eq. 3.3)", "", "| metric | value |", "| --- | --- |"]
     for key, value in metrics.items():
         if not isinstance(value, dict):
-            lines.append(f"| {key.replace('_', ' ')} | {_percent(value)} |")
+            lines.append(f"| {_metric_name(key)} | {_metric_value(key, value)} |")
     if "eer_threshold" in report:
         lines.append(f"| EER threshold on p({report['positive_class']}) | "
                      f"{report['eer_threshold']:.4f} |")
@@ -193,10 +213,11 @@ def _markdown(report):
     if report.get("pooling_temperature_sweep"):
         keys = list(next(iter(report["pooling_temperature_sweep"].values())))
         lines += ["", "## Pooling temperature γ_p (same network pass)", "",
-                  "| γ_p | " + " | ".join(k.replace("_", " ") for k in keys) + " |",
+                  "| γ_p | " + " | ".join(_metric_name(k) for k in keys) + " |",
                   "| --- |" + " --- |" * len(keys)]
         for gamma, values in report["pooling_temperature_sweep"].items():
-            lines.append(f"| {gamma} | " + " | ".join(_percent(values[k]) for k in keys) + " |")
+            lines.append(f"| {gamma} | " + " | ".join(_metric_value(k, values[k])
+                                                      for k in keys) + " |")
     lines += ["", "![confusion matrix](confusion_matrix.png)",
               "![per-class recall](per_class_recall.png)"]
     if "roc" in report:
@@ -259,10 +280,11 @@ def write_aggregate_report(aggregate, out_dir):
     aggregate = _clean(aggregate)
     lines = [f"# Evaluation over {aggregate['num_runs']} runs (mean ± standard error)", "",
              "Runs: " + ", ".join(f"`{name}`" for name in aggregate["runs"]), "",
-             "| metric | mean | ± SE (points) | n |", "| --- | --- | --- | --- |"]
+             "| metric | mean | ± SE (same unit; % points for rates) | n |", "| --- | --- | --- | --- |"]
     for key, value in aggregate["metrics"].items():
-        se = "n/a" if value["se"] is None else f"{100 * value['se']:.2f}"
-        lines.append(f"| {key.replace('_', ' ')} | {_percent(value['mean'])} | {se} | "
+        scale = 1.0 if key == "roc_auc" else 100.0
+        se = "n/a" if value["se"] is None else f"{scale * value['se']:.{2 if scale > 1 else 4}f}"
+        lines.append(f"| {_metric_name(key)} | {_metric_value(key, value['mean'])} | {se} | "
                      f"{value['n']} |")
     files = {"markdown": os.path.join(out_dir, "aggregate.md"),
              "json": os.path.join(out_dir, "aggregate.json")}

@@ -49,7 +49,7 @@ def test_multiclass_report_files(tmp_path):
     assert set(saved["pooling_temperature_sweep"]) == {"0.0", "1.0", "10.0"}
     assert saved["pooling_temperature_sweep"]["1.0"]["accuracy"] == saved["metrics"]["accuracy"]
     markdown = (tmp_path / "report.md").read_text()
-    assert "unweighted average recall" in markdown and "| surprise |" in markdown
+    assert "unweighted average recall (UAR)" in markdown and "| surprise |" in markdown
     lines = (tmp_path / "predictions.csv").read_text().splitlines()
     assert len(lines) == 61 and lines[0].startswith("id,label,predicted,windows,p_angry")
 
