@@ -55,9 +55,9 @@ def rotate_frame(image, degrees):
         The rotated array, `(width, height, channels)` for ±90 degrees.
     """
     quarter_turns = int(round((degrees or 0) / 90.0)) % 4
-    if quarter_turns == 0:
-        return image
-    return np.ascontiguousarray(np.rot90(image, k=quarter_turns))
+    # Always contiguous: PyAV pads rows of some widths (e.g. 168 px gives a 528-byte row
+    # stride), and dlib silently finds no face in such strided arrays.
+    return np.ascontiguousarray(np.rot90(image, k=quarter_turns) if quarter_turns else image)
 
 
 def resample_frames(frames, target_fps=None, frame_stride=1):

@@ -177,3 +177,13 @@ def test_truncated_faststart_file_reports_decoded_count(tmp_path, carphone_path)
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(VideoDecodeError, match=r"truncated: decoded \d+ of 120 frames"):
         _decode_all(truncated)
+
+
+def test_frames_are_contiguous_for_padded_widths(tmp_path):
+    # PyAV returns rows padded to 528 bytes for 168-px-wide frames; dlib finds no face in
+    # such strided arrays, so open_video must hand back C-contiguous frames.
+    path = tmp_path / "w168.mp4"
+    _write_video(path, _grey_frames([90, 120], height=112, width=168))
+    _, frames = open_video(str(path))
+    for _, _, image in frames:
+        assert image.shape == (112, 168, 3) and image.flags["C_CONTIGUOUS"]
