@@ -34,6 +34,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.losses import loss as loss_module
 
 SCORE_SOURCES = ("clean", "training_pass")
 
@@ -150,8 +151,11 @@ class ClipScoringModel(keras.Model):
             logits = self.network(inputs, training=True)
             loss = self.compute_loss(x=clip, y=label, y_pred=logits,
                                      sample_weight=sample_weight, training=True)
+            # The loss is pre-divided by the replica count (gradients are summed across
+            # replicas); the logged value is not.
             self._loss_tracker.update_state(
-                loss, sample_weight=tf.shape(tf.nest.flatten(clip)[0])[0])
+                loss_module.unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(clip)[0])
             scaled_loss = self.optimizer.scale_loss(loss)
         if self.score_source == "training_pass":
             scores = self._target_logit(tf.stop_gradient(logits), label)
@@ -167,7 +171,8 @@ class ClipScoringModel(keras.Model):
         logits = self.network(clip, training=False)
         loss = self.compute_loss(x=clip, y=label, y_pred=logits, sample_weight=weight,
                                  training=False)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(clip)[0])
+        self._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
+                                        sample_weight=tf.shape(clip)[0])
         return self.compute_metrics(clip, label, logits, sample_weight=weight)
 
     def predict_step(self, data):
