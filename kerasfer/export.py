@@ -16,9 +16,10 @@ number of frames ≥ 1 and any size, and returns
 Preprocessing runs inside the graph exactly as in `kerasfer.data.evaluation_dataset`: to
 float [0, 1], to grey (ITU-R 601 luma) if the model is grey, bilinear antialiased resize to
 `image_size`, normalisation ("imagenet", "minus_one_one" or "unit"). A video shorter than F
-frames is padded as in training (looped by default, or its last frame repeated). The class names are stored as
-the asset `assets/class_names.txt` and the string variable `class_names`; every setting is
-in `assets/kerasfer_export.json`. Loading needs TensorFlow only, not kerasfer.
+frames is padded as in training (looped by default, or its last frame repeated). The class
+names are stored as the asset `assets/class_names.txt` and the string variable
+`class_names`; every setting is in `assets/kerasfer_export.json`. Loading needs TensorFlow
+only, not kerasfer.
 
 Bad input: another dtype is rejected by the signature before running (TensorFlow: "input
 #0 ... was expected to be a uint8 tensor but is a float tensor"); a wrong rank, channel

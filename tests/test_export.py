@@ -26,7 +26,8 @@ def fully_conv_model(channels=3, seed=0):
     x = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
     x = keras.layers.Conv3D(CLASSES, (1, SIZE, SIZE), padding="valid")(x)
     frame_scores = keras.layers.Reshape((-1, CLASSES), name="frame_scores")(x)
-    return keras.Model(inputs, WindowedSoftmaxPooling(F, 1.0, name="temporal_pooling")(frame_scores))
+    outputs = WindowedSoftmaxPooling(F, 1.0, name="temporal_pooling")(frame_scores)
+    return keras.Model(inputs, outputs)
 
 
 def clip_level_model(seed=0):

@@ -27,7 +27,8 @@ import numpy as np
 
 GENUINE_WORDS = ("genuine", "real", "spontaneous", "true")
 FAKE_WORDS = ("fake", "posed", "deliberate", "false")
-_PATTERN = re.compile(r"^(?P<emotion>.+?)[_\- ](?P<kind>%s)$" % "|".join(GENUINE_WORDS + FAKE_WORDS))
+_PATTERN = re.compile(r"^(?P<emotion>.+?)[_\- ](?P<kind>%s)$"
+                      % "|".join(GENUINE_WORDS + FAKE_WORDS))
 
 
 def average_precision(labels, scores):

@@ -109,8 +109,9 @@ def plot_roc_curve(fpr, tpr, path, auc=None, equal_error_rate=None, title="ROC c
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
     axes.plot([0, 1], [1, 0], color="lightgrey", linestyle="--", linewidth=0.8)
     if equal_error_rate is not None:
+        accuracy = 100 * (1 - equal_error_rate)
         axes.plot([equal_error_rate], [1 - equal_error_rate], "o", color="tab:red",
-                  label=f"EER {100 * equal_error_rate:.1f}% (acc. {100 * (1 - equal_error_rate):.1f}%)")
+                  label=f"EER {100 * equal_error_rate:.1f}% (acc. {accuracy:.1f}%)")
     axes.set_xlim(-0.01, 1.01)
     axes.set_ylim(-0.01, 1.01)
     axes.set_xlabel("false-positive rate")

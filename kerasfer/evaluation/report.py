@@ -280,7 +280,8 @@ def write_aggregate_report(aggregate, out_dir):
     aggregate = _clean(aggregate)
     lines = [f"# Evaluation over {aggregate['num_runs']} runs (mean ± standard error)", "",
              "Runs: " + ", ".join(f"`{name}`" for name in aggregate["runs"]), "",
-             "| metric | mean | ± SE (same unit; % points for rates) | n |", "| --- | --- | --- | --- |"]
+             "| metric | mean | ± SE (same unit; % points for rates) | n |",
+             "| --- | --- | --- | --- |"]
     for key, value in aggregate["metrics"].items():
         scale = 1.0 if key == "roc_auc" else 100.0
         se = "n/a" if value["se"] is None else f"{scale * value['se']:.{2 if scale > 1 else 4}f}"
