@@ -105,7 +105,7 @@ def processes(exported, tmp_path_factory):
         "run": start(["saved_model_cli", "run", "--dir", path, "--tag_set", "serve",
                       "--signature_def", "serving_default", "--inputs",
                       f"videos={folder / 'long.npy'}", "--outdir", str(folder / "out")]),
-        # cwd elsewhere so the kerasfer checkout is not importable by accident either.
+        # A plain interpreter that only loads the SavedModel; it must not import kerasfer.
         "fresh": start([sys.executable, "-c", FRESH_PROCESS_SCRIPT, path, str(folder)],
                        cwd=str(folder)),
     }
