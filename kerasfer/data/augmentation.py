@@ -205,27 +205,40 @@ def color_jitter(example, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1)
     results differ only where an intermediate value saturates). Grey clips (1 channel) get
     brightness and contrast only. `frames` must be float32 in [0, 1].
     """
+    gains, delta = jitter_parameters(example["seed"], brightness, contrast, saturation, hue)
+    example = dict(example)
+    example["frames"] = apply_jitter(example["frames"], gains, delta if hue else None)
+    return example
+
+
+def jitter_parameters(seed, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1):
+    """Draws one clip's jitter: float32 gains `(3,)` (b, c, s) and the hue shift."""
     tf = _tf()
-    frames = example["frames"]
-    channels = frames.shape[-1]
-    seeds = tf.random.experimental.stateless_split(
-        sub_seed(example["seed"], JITTER_STREAM), num=4)
+    seeds = tf.random.experimental.stateless_split(sub_seed(seed, JITTER_STREAM), num=4)
 
     def factor(index, amount):
         if not amount:
             return tf.constant(1.0)
         return tf.random.stateless_uniform([], seeds[index], 1.0 - amount, 1.0 + amount)
 
-    gain_b, gain_c = factor(0, brightness), factor(1, contrast)
-    # Mean grey level of each frame before jitter, (frames, 1, 1, 1).
+    gains = tf.stack([factor(0, brightness), factor(1, contrast), factor(2, saturation)])
+    delta = tf.random.stateless_uniform([], seeds[3], -hue, hue) if hue else tf.constant(0.0)
+    return gains, delta
+
+
+def apply_jitter(frames, gains, delta=None):
+    """Applies drawn jitter (`jitter_parameters`) to float32 [0, 1] frames; XLA-safe."""
+    tf = _tf()
+    channels = frames.shape[-1]
+    gain_b, gain_c, gain_s = gains[0], gains[1], gains[2]
+    # Mean grey level of each frame before jitter.
     channel_means = tf.reduce_mean(frames, axis=[1, 2])
     if channels == 3:
         grey_mean = tf.reduce_sum(channel_means * tf.constant(LUMA), axis=-1)
     else:
         grey_mean = channel_means[:, 0]
     offset = ((1.0 - gain_c) * gain_b * grey_mean)[:, None, None, None]
-    if channels == 3 and saturation:
-        gain_s = factor(2, saturation)
+    if channels == 3:
         # Rows: output channel. S = s·I + (1 − s)·1·lumaᵀ.
         matrix = gain_s * tf.eye(3) + (1.0 - gain_s) * tf.ones([3, 1]) * tf.constant([LUMA])
         matrix = gain_c * gain_b * matrix
@@ -233,13 +246,10 @@ def color_jitter(example, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1)
     else:
         frames = frames * (gain_c * gain_b) + offset
     frames = tf.clip_by_value(frames, 0.0, 1.0)
-    if channels == 3 and hue:
-        delta = tf.random.stateless_uniform([], seeds[3], -hue, hue)
+    if channels == 3 and delta is not None:
         # The HSV round trip of [0, 1] values stays in [0, 1]: no second clip.
         frames = tf.image.adjust_hue(frames, delta)
-    example = dict(example)
-    example["frames"] = frames
-    return example
+    return frames
 
 
 def resize_frames(frames, image_size, antialias=True):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kerasfer.data.augmentation import augment_clip, augment_jpeg_clip, resize_frames
+from kerasfer.data.augmentation import resize_frames
 from kerasfer.data.clip_indices import clip_frame_indices, clip_seed
 from kerasfer.data.clip_plan import ClipPlan
+from kerasfer.data.fused_augmentation import augment_and_normalize
 from kerasfer.data.normalization import check_normalization, normalize_frames
 from kerasfer.data.selected_videos import check_records, selected_videos
 from kerasfer.errors import ConfigError
@@ -81,7 +82,8 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
         cache: None, `"memory"`, `"snapshot:<dir>"` or a file prefix: cache the parsed
             videos (see `selected_videos`). Defaults to None.
         augmentation: dict or None. Keyword arguments of `augment_clip` (e.g.
-            `{"crop_fraction": 0.8}`).
+            `{"crop_fraction": 0.8}`). Applied with `augment_and_normalize` (one XLA
+            kernel, the same result).
         num_parallel_calls: int or None. Parallel decoding; AUTOTUNE when None.
 
     Returns:
@@ -150,24 +152,17 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
     def decode_and_augment(clip):
         output = {key: clip[key] for key in
                   ("label", "video_index", "start", "length", "frame_index", "timestamp")}
-        if augment and not clean_copy:
-            # No clean copy: decode only the part of each frame the augmentation reads.
-            augmented = augment_jpeg_clip(clip["jpeg"], clip["seed"], image_size, channels,
-                                          **augmentation)
-            output["clip"] = normalize_frames(augmented, normalization)
-            return output
         frames = decode_clip_frames(clip["jpeg"], clip_length, channels)
-        clean = None
         if clean_copy or not augment:
-            clean = resize_frames(frames, image_size)
+            clean = normalize_frames(resize_frames(frames, image_size), normalization)
         if augment:
-            augmented = augment_clip({"frames": frames, "seed": clip["seed"]}, image_size,
-                                     **augmentation)["frames"]
+            # = normalize_frames(augment_clip(...)), as one XLA kernel (~3x faster on CPU).
+            output["clip"] = augment_and_normalize(frames, clip["seed"], image_size,
+                                                   normalization, **augmentation)
         else:
-            augmented = clean
-        output["clip"] = normalize_frames(augmented, normalization)
+            output["clip"] = clean
         if clean_copy:
-            output["clean_clip"] = normalize_frames(clean, normalization)
+            output["clean_clip"] = clean
         return output
 
     dataset = tf.data.Dataset.range(1).map(lambda _: plan.next_epoch())
@@ -177,5 +172,10 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
     dataset = dataset.map(decode_and_augment, num_parallel_calls=parallel, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    # Parallelism comes from the parallel map (one clip per call); letting each warp or
+    # decode also fan out over the intra-op pool only adds contention.
+    options.threading.max_intra_op_parallelism = 1
+    dataset = dataset.with_options(options)
     dataset.clip_plan = plan
     return dataset

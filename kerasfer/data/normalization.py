@@ -69,6 +69,20 @@ def normalize_frames(frames, normalization="imagenet"):
     return tf.nn.bias_add(scaled, -mean / std)
 
 
+def normalization_constants(normalization, channels):
+    """Returns per-channel `(mean, std)` tuples with `normalize_frames(x) = (x − mean) / std`."""
+    check_normalization(normalization)
+    if normalization == "unit":
+        return (0.0,) * channels, (1.0,) * channels
+    if normalization == "minus_one_one":
+        return (0.5,) * channels, (0.5,) * channels
+    if normalization == "imagenet":
+        return ((IMAGENET_GREY_MEAN, IMAGENET_GREY_STD) if channels == 1
+                else (IMAGENET_MEAN, IMAGENET_STD))
+    mean, std = normalization
+    return tuple(mean), tuple(std)
+
+
 def normalize(example, normalization="imagenet", keys=("clip",)):
     """dict→dict op: normalises the float [0, 1] frames stored under `keys` (e.g. `clip`,
     `clean_clip`, `video`), leaving other keys untouched."""

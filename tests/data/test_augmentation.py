@@ -131,3 +131,25 @@ def test_windowed_jpeg_decode_matches_whole_frame_augmentation():
         np.testing.assert_allclose(windowed.numpy(), whole.numpy(), atol=2 / 255)
         window = aug.source_window(aug.random_geometry({"frame_size": [48, 48], "seed": key}), 16)
         assert 0 < int(window[2]) * int(window[3]) < 48 * 48
+
+
+@pytest.mark.parametrize("normalization,channels", [("unit", 3), ("imagenet", 3),
+                                                    ("minus_one_one", 1)])
+def test_fused_xla_augmentation_equals_the_ops(normalization, channels):
+    from kerasfer.data.fused_augmentation import augment_and_normalize
+
+    frames = tf.constant((np.stack([FRAME_A, FRAME_B])[..., :channels] * 255).astype(np.uint8))
+    scale = {"unit": 1.0, "imagenet": 1 / 0.224, "minus_one_one": 2.0}[normalization]
+    for seed in range(3):
+        key = tf.constant([seed, 5], tf.int64)
+        fused = augment_and_normalize(frames, key, 10, normalization)
+        reference = normalize_frames(aug.augment_clip({"frames": frames, "seed": key}, 10)["frames"],
+                                     normalization)
+        assert fused.shape == (2, 10, 10, channels)
+        # The op path rounds the warped frames to uint8; the fused path does not.
+        np.testing.assert_allclose(fused.numpy(), reference.numpy(), atol=2.5 / 255 * scale)
+    mapped = next(iter(tf.data.Dataset.from_tensors(frames).map(
+        lambda f: augment_and_normalize(f, tf.constant([0, 5], tf.int64), 10, normalization))))
+    np.testing.assert_allclose(mapped.numpy(),
+                               augment_and_normalize(frames, tf.constant([0, 5], tf.int64), 10,
+                                                     normalization).numpy(), atol=1e-5)
