@@ -98,6 +98,8 @@ def _holdout_subjects(counts, fraction, rng, restarts):
     for _ in range(restarts):
         chosen = rng.random(num_subjects) < fraction
         chosen[rng.integers(num_subjects)] = True
+        if chosen.all():  # Keep at least one training subject in the start, too.
+            chosen[rng.integers(num_subjects)] = False
         total = chosen @ counts
         while True:
             deviation = total - target

@@ -174,3 +174,13 @@ def test_class_weights_match_sklearn_balanced():
         compute_class_weight("balanced", classes=np.arange(7), y=train_labels))
     padded = folds.class_weights(records[:10], num_classes=9)
     assert set(padded) == set(range(9)) and padded[8] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_holdout_on_few_subjects_never_empties_a_side(seed):
+    # 4 subjects × 2 videos at 50 %: a random start can pick every subject; the search
+    # must still end with subjects on both sides (this crashed with an empty argmin).
+    records = _balanced_records(num_subjects=4, num_classes=2)
+    split = folds.subject_holdout_split(records, validation_fraction=0.5, seed=seed)
+    assert split["train"] and split["validation"]
+    assert not _subjects(records, split["train"]) & _subjects(records, split["validation"])
