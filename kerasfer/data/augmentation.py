@@ -252,10 +252,12 @@ def apply_jitter(frames, gains, delta=None):
     return frames
 
 
-def resize_frames(frames, image_size, antialias=True):
+def resize_frames(frames, image_size, antialias=False):
     """Resizes `(frames, height, width, channels)` uint8 or [0, 1] float frames to float32
     [0, 1] `(frames, image_size, image_size, channels)`, no augmentation: the clean clip
-    and the evaluation videos. Bilinear; antialiased when shrinking unless told not to."""
+    and the evaluation videos. Bilinear with half-pixel centres, the same sampling as
+    `apply_warp` and the clean copy of `training_dataset`; not antialiased by default (an
+    exact 2× reduction averages 2 × 2 blocks)."""
     tf = _tf()
     scale = 1.0 / 255.0 if frames.dtype == tf.uint8 else 1.0
     shape = tf.shape(frames)

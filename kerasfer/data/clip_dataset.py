@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from kerasfer.data.augmentation import resize_frames
 from kerasfer.data.clip_indices import clip_frame_indices, clip_seed
 from kerasfer.data.clip_plan import ClipPlan
-from kerasfer.data.fused_augmentation import augment_and_normalize
-from kerasfer.data.normalization import check_normalization, normalize_frames
+from kerasfer.data.fused_augmentation import augment_and_normalize, resize_and_normalize
+from kerasfer.data.normalization import check_normalization
 from kerasfer.data.selected_videos import check_records, selected_videos
 from kerasfer.errors import ConfigError
 
@@ -154,7 +153,8 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
                   ("label", "video_index", "start", "length", "frame_index", "timestamp")}
         frames = decode_clip_frames(clip["jpeg"], clip_length, channels)
         if clean_copy or not augment:
-            clean = normalize_frames(resize_frames(frames, image_size), normalization)
+            # = normalize_frames(resize_frames(...)), the evaluation preprocessing.
+            clean = resize_and_normalize(frames, image_size, normalization)
         if augment:
             # = normalize_frames(augment_clip(...)), as one XLA kernel (~3x faster on CPU).
             output["clip"] = augment_and_normalize(frames, clip["seed"], image_size,

@@ -18,10 +18,10 @@ from kerasfer.data.normalization import normalization_constants
 _KERNELS = {}
 
 
-def _kernel(image_size, channels, use_hue):
+def _kernel(image_size, channels, use_hue, use_jitter=True):
     import tensorflow as tf
 
-    key = (image_size, channels, use_hue)
+    key = (image_size, channels, use_hue, use_jitter)
     if key in _KERNELS:
         return _KERNELS[key]
 
@@ -43,16 +43,21 @@ def _kernel(image_size, channels, use_hue):
                 (1, 0, (1.0 - weight_x) * weight_y), (1, 1, weight_x * weight_y))
         for step_y, step_x, weight in taps:
             tap_x, tap_y = x_floor + step_x, y_floor + step_y
-            # Taps outside the frame read black (the fill of `apply_warp`).
-            inside = (tap_x >= 0) & (tap_x < width) & (tap_y >= 0) & (tap_y < height)
+            # Augmentation: taps outside the frame read black (the fill of `apply_warp`).
+            if use_jitter:
+                inside = (tap_x >= 0) & (tap_x < width) & (tap_y >= 0) & (tap_y < height)
+            else:
+                # Plain resize: clamp to the edge, as tf.image.resize.
+                inside = tf.ones_like(tap_x, tf.bool)
             index = (tf.clip_by_value(tap_y, 0, height - 1) * width
                      + tf.clip_by_value(tap_x, 0, width - 1))
             values = tf.cast(tf.gather(flat, tf.reshape(index, [-1]), axis=1), tf.float32)
             weight = tf.reshape(weight * tf.cast(inside, tf.float32), [1, -1, 1])
             warped += values * weight
         warped = tf.reshape(warped, [num_frames, image_size, image_size, channels]) / 255.0
-        jittered = apply_jitter(warped, gains, delta if use_hue else None)
-        return (jittered - mean) / std
+        if use_jitter:
+            warped = apply_jitter(warped, gains, delta if use_hue else None)
+        return (warped - mean) / std
 
     _KERNELS[key] = kernel
     return kernel
@@ -91,4 +96,30 @@ def augment_and_normalize(frames, seed, image_size, normalization="imagenet",
     mean, std = normalization_constants(normalization, channels)
     output = _kernel(int(image_size), channels, bool(hue) and channels == 3)(
         frames, matrix, gains, delta, tf.constant(mean, tf.float32), tf.constant(std, tf.float32))
+    return tf.ensure_shape(output, [frames.shape[0], image_size, image_size, channels])
+
+
+def resize_and_normalize(frames, image_size, normalization="imagenet"):
+    """Bilinear resize + normalisation of a decoded clip in one XLA kernel: the clean copy.
+
+    Equal (up to float rounding) to `normalize_frames(resize_frames(frames, image_size),
+    normalization)`: bilinear with half-pixel centres, no antialiasing (an exact 2×
+    reduction, e.g. 224 → 112, averages 2 × 2 blocks).
+
+    Args:
+        frames: uint8 tensor `(frames, height, width, channels)`.
+        image_size: int. Output side.
+        normalization: str or (mean, std). Defaults to "imagenet".
+
+    Returns:
+        float32 `(frames, image_size, image_size, channels)`.
+    """
+    import tensorflow as tf
+
+    channels = int(frames.shape[-1])
+    matrix = warp_pixel_matrix({"frames": frames}, image_size)
+    mean, std = normalization_constants(normalization, channels)
+    output = _kernel(int(image_size), channels, False, use_jitter=False)(
+        frames, matrix, tf.ones([3]), tf.constant(0.0), tf.constant(mean, tf.float32),
+        tf.constant(std, tf.float32))
     return tf.ensure_shape(output, [frames.shape[0], image_size, image_size, channels])

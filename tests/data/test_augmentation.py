@@ -153,3 +153,13 @@ def test_fused_xla_augmentation_equals_the_ops(normalization, channels):
     np.testing.assert_allclose(mapped.numpy(),
                                augment_and_normalize(frames, tf.constant([0, 5], tf.int64), 10,
                                                      normalization).numpy(), atol=1e-5)
+
+
+def test_fused_resize_equals_resize_frames_then_normalize():
+    from kerasfer.data.fused_augmentation import resize_and_normalize
+
+    frames = tf.constant((np.stack([FRAME_A, FRAME_B]) * 255).astype(np.uint8))
+    for size in (6, 12, 20):
+        fused = resize_and_normalize(frames, size, "imagenet").numpy()
+        reference = normalize_frames(aug.resize_frames(frames, size), "imagenet").numpy()
+        np.testing.assert_allclose(fused, reference, atol=1e-4)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasfer.data import ClipPlan, DatasetIndex, training_dataset
+from kerasfer.data import ClipPlan, DatasetIndex, evaluation_dataset, training_dataset
 from kerasfer.data.indexed_frames import frame_level, video_level, write_indexed_frames_dataset
 from kerasfer.errors import ConfigError, SchemaError
 
@@ -145,6 +145,12 @@ def test_clean_copy_is_the_unaugmented_clip(index):
         np.testing.assert_allclose(augmented[video]["clean_clip"], plain[video]["clean_clip"],
                                    atol=1e-6)
         assert np.abs(augmented[video]["clip"] - augmented[video]["clean_clip"]).max() > 0.05
+    # The clean copy is exactly what evaluation sees for those frames.
+    for batch in evaluation_dataset(index, index.select(), normalization="imagenet",
+                                    image_size=16):
+        video = int(batch["video_index"][0])
+        expected = batch["video"][0].numpy()[augmented[video]["frame_index"]]
+        np.testing.assert_allclose(augmented[video]["clean_clip"], expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("cache", ["memory", "snapshot"])
