@@ -3,9 +3,10 @@
 Three pipelines read the same synthetic face videos (224 × 224 JPEG crops, as the
 builder writes them) and make 16 × 112 × 112 RGB training clips:
 
-- kerasfer: `training_dataset` from TFRecords (slice the clip's 16 JPEGs, decode, one
-  fused rotate + half-size crop + flip + resize warp, colour jitter, ImageNet
-  normalisation), batches of 8, `clean_copy=False`; also reported with the clean copy.
+- kerasfer: `training_dataset` from TFRecords (slice the clip's 16 JPEGs, decode, then
+  one XLA kernel: rotate + half-size crop + flip + resize as a single bilinear warp,
+  colour jitter, ImageNet normalisation), batches of 8, `clean_copy=False`; also
+  reported with the clean copy (`kerasfer+clean`, the default, which the sampler needs).
 - reference: the thesis' way (torch_videovision, thesis 2.2.3.2): a `torch.utils.data`
   DataLoader over one folder of JPEG files per video; per frame PIL open → rotate →
   crop half the side → resize to 112 → flip → brightness / contrast / saturation / hue
