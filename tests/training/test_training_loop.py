@@ -129,3 +129,17 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config):
     restored = Experiment(config).setup()
     assert restored.checkpoint.restore(restored.scoring_model) == 1
     assert all(np.all(np.isfinite(w.numpy())) for w in restored.network.weights)
+
+
+def test_early_stopping_after_patience_epochs_without_improvement(tiny_config):
+    # A learning rate of ~0 keeps the validation accuracy constant: no epoch after the first
+    # improves, so patience 1 stops after epoch 1 and the stop is remembered on resume.
+    config = tiny_config(epochs=6, **{"train.early_stopping_patience": 1,
+                                      "train.learning_rate": 1e-12})
+    experiment = Experiment(config).setup()
+    experiment.fit()
+    assert [h["epoch"] for h in experiment.checkpoint.history] == [0, 1]
+    assert experiment.checkpoint.stopped_early and experiment.checkpoint.best_epoch == 0
+    again = Experiment(config).setup()
+    again.checkpoint.restore(again.scoring_model)
+    assert again.checkpoint.finished(6)
