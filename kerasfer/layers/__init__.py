@@ -7,4 +7,5 @@ from kerasfer.layers.softmax_pooling import SoftmaxPooling
 from kerasfer.layers.temporal_average_pooling import TemporalAveragePooling
 from kerasfer.layers.temporal_max_pooling import TemporalMaxPooling
 from kerasfer.layers.temporal_padding import TemporalPadding
+from kerasfer.layers.temporal_pooling import TemporalPooling
 from kerasfer.layers.windowed_softmax_pooling import WindowedSoftmaxPooling

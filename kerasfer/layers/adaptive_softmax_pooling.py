@@ -3,10 +3,11 @@
 import keras
 
 from kerasfer.layers import temporal_pooling_ops
+from kerasfer.layers.temporal_pooling import TemporalPooling
 
 
 @keras.saving.register_keras_serializable(package="kerasfer")
-class AdaptiveSoftmaxPooling(keras.layers.Layer):
+class AdaptiveSoftmaxPooling(TemporalPooling):
     """Softmax pooling over time with a learnable inverse temperature β_c per class.
 
     Autopool of McFee et al. (2018), thesis (seed 004) Eq. 2.1:
@@ -34,14 +35,8 @@ class AdaptiveSoftmaxPooling(keras.layers.Layer):
     (2, 7)
     """
 
-    def __init__(self, axis=1, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an int. Received: axis={axis!r}")
-        self.axis = axis
-
     def build(self, input_shape):
-        temporal_pooling_ops.normalize_pooling_axis(self.axis, len(input_shape), self.name)
+        super().build(input_shape)
         num_classes = input_shape[-1]
         if num_classes is None:
             raise ValueError("AdaptiveSoftmaxPooling needs a known number of classes (last "
@@ -49,19 +44,6 @@ class AdaptiveSoftmaxPooling(keras.layers.Layer):
                              f"input_shape={tuple(input_shape)}")
         self.beta = self.add_weight(name="beta", shape=(num_classes,), initializer="ones",
                                     trainable=True)
-        self.built = True
 
-    def call(self, inputs, mask=None):
-        pooled = temporal_pooling_ops.softmax_pool(inputs, self.beta, self.axis, mask)
-        return keras.ops.cast(pooled, self.compute_dtype)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return temporal_pooling_ops.pooled_output_shape(input_shape, self.axis)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"axis": self.axis})
-        return config
+    def pool(self, inputs, mask):
+        return temporal_pooling_ops.softmax_pool(inputs, self.beta, self.axis, mask)

@@ -5,10 +5,11 @@ import math
 import keras
 
 from kerasfer.layers import temporal_pooling_ops
+from kerasfer.layers.temporal_pooling import TemporalPooling
 
 
 @keras.saving.register_keras_serializable(package="kerasfer")
-class SoftmaxPooling(keras.layers.Layer):
+class SoftmaxPooling(TemporalPooling):
     """Softmax pooling of temporal class scores with a fixed inverse temperature γ_p.
 
     Thesis (seed 004) Eq. 3.3: `y_c = sum_t p_t,c · s_t,c` with
@@ -39,34 +40,20 @@ class SoftmaxPooling(keras.layers.Layer):
     """
 
     def __init__(self, pooling_temperature=1.0, axis=1, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(axis=axis, **kwargs)
         if (isinstance(pooling_temperature, bool)
                 or not isinstance(pooling_temperature, (int, float))
                 or not math.isfinite(pooling_temperature)):
             raise ValueError("pooling_temperature must be a finite number (use "
                              "TemporalMaxPooling for the γ → ∞ limit). "
                              f"Received: pooling_temperature={pooling_temperature!r}")
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an int. Received: axis={axis!r}")
         self.pooling_temperature = float(pooling_temperature)
-        self.axis = axis
 
-    def build(self, input_shape):
-        temporal_pooling_ops.normalize_pooling_axis(self.axis, len(input_shape), self.name)
-        self.built = True
-
-    def call(self, inputs, mask=None):
-        pooled = temporal_pooling_ops.softmax_pool(inputs, self.pooling_temperature, self.axis,
-                                                   mask)
-        return keras.ops.cast(pooled, self.compute_dtype)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return temporal_pooling_ops.pooled_output_shape(input_shape, self.axis)
+    def pool(self, inputs, mask):
+        return temporal_pooling_ops.softmax_pool(inputs, self.pooling_temperature, self.axis,
+                                                 mask)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"pooling_temperature": self.pooling_temperature, "axis": self.axis})
+        config.update({"pooling_temperature": self.pooling_temperature})
         return config

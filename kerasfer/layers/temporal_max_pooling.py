@@ -3,10 +3,11 @@
 import keras
 
 from kerasfer.layers import temporal_pooling_ops
+from kerasfer.layers.temporal_pooling import TemporalPooling
 
 
 @keras.saving.register_keras_serializable(package="kerasfer")
-class TemporalMaxPooling(keras.layers.Layer):
+class TemporalMaxPooling(TemporalPooling):
     """Temporal maximum of class scores over valid (unmasked) frames.
 
     Thesis (seed 004): the γ → ∞ limit of Eq. 3.3 ("3D max scores" of Fig. 2.2, Table 2.1).
@@ -30,27 +31,5 @@ class TemporalMaxPooling(keras.layers.Layer):
     (2, 7)
     """
 
-    def __init__(self, axis=1, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an int. Received: axis={axis!r}")
-        self.axis = axis
-
-    def build(self, input_shape):
-        temporal_pooling_ops.normalize_pooling_axis(self.axis, len(input_shape), self.name)
-        self.built = True
-
-    def call(self, inputs, mask=None):
-        pooled = temporal_pooling_ops.masked_max(inputs, self.axis, mask)
-        return keras.ops.cast(pooled, self.compute_dtype)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return temporal_pooling_ops.pooled_output_shape(input_shape, self.axis)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"axis": self.axis})
-        return config
+    def pool(self, inputs, mask):
+        return temporal_pooling_ops.masked_max(inputs, self.axis, mask)
