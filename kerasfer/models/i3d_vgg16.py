@@ -35,8 +35,8 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
 
     Args:
         num_classes: int. C, number of classes.
-        input_size: int. Frame height and width; 224 reproduces the thesis, any multiple
-            of 32 works (fc6 sees `(input_size / 32)² · 512` features). Defaults to 224.
+        input_size: int. Frame height and width, ≥ 32; 224 reproduces the thesis (fc6 sees
+            `⌊input_size / 32⌋² · 512` features, e.g. 3 × 3 × 512 at 112). Defaults to 224.
         width_multiplier: float. Scales every convolution and fc width (1.0 is the real
             `keras.applications.VGG16`; e.g. 1/16 for CPU tests). Defaults to 1.0.
         weights: str or None. Path of 2D VGG16 weights (`include_top=True`) to inflate, or
@@ -65,9 +65,8 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
     """
     _check_positive_int(num_classes, "num_classes")
     _check_positive_int(head_units, "head_units")
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32 \
-            or input_size % 32:
-        raise ValueError("input_size must be a positive multiple of 32 (five 2×2 poolings). "
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
+        raise ValueError("input_size must be an int ≥ 32 (five 2×2 poolings). "
                          f"Received: input_size={input_size!r}")
     if not isinstance(width_multiplier, (int, float)) or not 0 < width_multiplier <= 1:
         raise ValueError("width_multiplier must be in (0, 1]. "

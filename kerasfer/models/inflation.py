@@ -148,6 +148,7 @@ class _Inflater:
         self.temporal_padding = temporal_padding
         self.inflate_pointwise = inflate_pointwise
         self.radius = {}  # id(3D tensor) -> frames of temporal context on each side
+        self.built_layers = {}  # id(2D layer) -> its 3D counterpart (a callable)
 
     def inflate_model(self, model_2d, name):
         functional = model_2d
@@ -202,7 +203,10 @@ class _Inflater:
         def call(*args, **kwargs):
             tensors = keras.tree.flatten((args, kwargs))
             radius_in = max((self.radius.get(id(t), 0) for t in tensors), default=0)
-            fn = build()
+            # A 2D layer called at several nodes maps to one 3D layer: weights stay shared.
+            if id(layer_2d) not in self.built_layers:
+                self.built_layers[id(layer_2d)] = build()
+            fn = self.built_layers[id(layer_2d)]
             outputs = fn(*args, **kwargs)
             added = radius if radius is not None else getattr(fn, "temporal_radius", 0)
             for tensor in keras.tree.flatten(outputs):

@@ -1,5 +1,10 @@
 """Inflation of 2D CNNs: boring-video identity, border behaviour, layer coverage, errors."""
 
+import importlib.util
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -165,3 +170,36 @@ def test_depthwise_conv3d_equals_grouped_conv3d(strides, padding):
                                                     ((0, 0),))
     assert outputs.shape == ((2, 4, 7, 7, 6) if strides == 1 else (2, 4, 5, 5, 6))
     np.testing.assert_allclose(outputs, grouped(padded), rtol=1e-5, atol=1e-5)
+
+
+JAX_CHECK = """
+import sys
+import numpy as np
+import keras
+assert keras.backend.backend() == "jax"
+import kerasfer.models  # registers the custom layers
+model = keras.saving.load_model(sys.argv[1])
+clip, expected = np.load(sys.argv[2]), np.load(sys.argv[3])
+np.testing.assert_allclose(np.asarray(model(clip)), expected, rtol=1e-4, atol=1e-4)
+print("jax ok")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_inflated_model_runs_on_jax(mixed, tmp_path):
+    # Saved under TensorFlow, reloaded under JAX: DepthwiseConv3D, TemporalPadding and the
+    # per-frame layers give the same scores.
+    model_2d, images, _ = mixed
+    model_3d = inflate(model_2d, temporal_padding="replicate")
+    clip = np.random.default_rng(6).normal(size=(2, 5, 20, 20, 3)).astype("float32")
+    model_3d.save(tmp_path / "inflated.keras")
+    np.save(tmp_path / "clip.npy", clip)
+    np.save(tmp_path / "expected.npy", np.asarray(model_3d(clip)))
+    (tmp_path / "check.py").write_text(JAX_CHECK)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "check.py"), str(tmp_path / "inflated.keras"),
+         str(tmp_path / "clip.npy"), str(tmp_path / "expected.npy")],
+        env=dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"), capture_output=True,
+        text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax ok" in result.stdout
