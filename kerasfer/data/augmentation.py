@@ -226,13 +226,17 @@ def jitter_parameters(seed, brightness=0.2, contrast=0.2, saturation=0.2, hue=0.
     return gains, delta
 
 
-def apply_jitter(frames, gains, delta=None):
-    """Applies drawn jitter (`jitter_parameters`) to float32 [0, 1] frames; XLA-safe."""
+def apply_jitter(frames, gains, delta=None, mean_stride=1):
+    """Applies drawn jitter (`jitter_parameters`) to float32 [0, 1] frames; XLA-safe.
+
+    `mean_stride` > 1 estimates each frame's mean grey level (the contrast pivot) on every
+    `mean_stride`-th row and column only, so a fused kernel need not finish the whole
+    frame before jittering it."""
     tf = _tf()
     channels = frames.shape[-1]
     gain_b, gain_c, gain_s = gains[0], gains[1], gains[2]
     # Mean grey level of each frame before jitter.
-    channel_means = tf.reduce_mean(frames, axis=[1, 2])
+    channel_means = tf.reduce_mean(frames[:, ::mean_stride, ::mean_stride], axis=[1, 2])
     if channels == 3:
         grey_mean = tf.reduce_sum(channel_means * tf.constant(LUMA), axis=-1)
     else:

@@ -16,6 +16,10 @@ from kerasfer.data.augmentation import (apply_jitter, jitter_parameters, random_
 from kerasfer.data.normalization import normalization_constants
 
 _KERNELS = {}
+# The contrast pivot (mean grey level) is estimated on every 4th row and column: the
+# reduction can then be computed from the gathered taps without first materialising
+# the whole warped clip.
+_MEAN_STRIDE = 4
 
 
 def _kernel(image_size, channels, use_hue, use_jitter=True):
@@ -56,7 +60,8 @@ def _kernel(image_size, channels, use_hue, use_jitter=True):
             warped += values * weight
         warped = tf.reshape(warped, [num_frames, image_size, image_size, channels]) / 255.0
         if use_jitter:
-            warped = apply_jitter(warped, gains, delta if use_hue else None)
+            warped = apply_jitter(warped, gains, delta if use_hue else None,
+                                  mean_stride=_MEAN_STRIDE)
         return (warped - mean) / std
 
     _KERNELS[key] = kernel

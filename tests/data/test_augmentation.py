@@ -143,8 +143,12 @@ def test_fused_xla_augmentation_equals_the_ops(normalization, channels):
     for seed in range(3):
         key = tf.constant([seed, 5], tf.int64)
         fused = augment_and_normalize(frames, key, 10, normalization)
-        reference = normalize_frames(aug.augment_clip({"frames": frames, "seed": key}, 10)["frames"],
-                                     normalization)
+        # augment_clip, with the fused kernel's contrast pivot (mean on every 4th pixel).
+        warped = aug.apply_warp(aug.random_geometry({"frames": frames, "seed": key}), 10)
+        gains, delta = aug.jitter_parameters(key)
+        jittered = aug.apply_jitter(tf.image.convert_image_dtype(warped["frames"], tf.float32),
+                                    gains, delta, mean_stride=4)
+        reference = normalize_frames(jittered, normalization)
         assert fused.shape == (2, 10, 10, channels)
         # The op path rounds the warped frames to uint8; the fused path does not.
         np.testing.assert_allclose(fused.numpy(), reference.numpy(), atol=2.5 / 255 * scale)
@@ -163,3 +167,13 @@ def test_fused_resize_equals_resize_frames_then_normalize():
         fused = resize_and_normalize(frames, size, "imagenet").numpy()
         reference = normalize_frames(aug.resize_frames(frames, size), "imagenet").numpy()
         np.testing.assert_allclose(fused, reference, atol=1e-4)
+
+
+def test_jitter_contrast_pivot_estimate_on_smooth_frames():
+    ramp = np.linspace(0, 1, 64, dtype=np.float32)
+    frames = tf.constant(np.stack([np.outer(ramp, ramp)[..., None] * [1.0, 0.8, 0.5]] * 2,
+                                  ).astype(np.float32))
+    gains = tf.constant([1.1, 0.8, 1.2])
+    full = aug.apply_jitter(frames, gains, mean_stride=1).numpy()
+    strided = aug.apply_jitter(frames, gains, mean_stride=4).numpy()
+    assert np.abs(full - strided).max() < 0.01
