@@ -62,7 +62,8 @@ def fer_mini_xception_2d(num_classes=7, input_size=64, pretrained=True):
     (1, 7)
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int. Received: num_classes={num_classes!r}")
+        raise ValueError("num_classes must be a positive int. "
+                         f"Received: num_classes={num_classes!r}")
     if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
         raise ValueError(f"input_size must be an int ≥ 32. Received: input_size={input_size!r}")
     path = fer2013_weights_path() if pretrained else None
