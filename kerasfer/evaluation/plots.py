@@ -1,7 +1,8 @@
 """PNG plots of an evaluation report: confusion matrix, per-class recall, ROC curve.
 
-matplotlib's Agg backend is used (no display needed); every function writes one PNG and
-returns its path.
+Figures are made with `matplotlib.figure.Figure`, never pyplot, so no display is needed
+and the process's matplotlib backend is left alone (inline plots in a notebook keep working
+after an evaluation); every function writes one PNG and returns its path.
 
 Example:
 
@@ -11,18 +12,19 @@ Example:
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+def new_figure(figsize, **subplots_kwargs):
+    """Returns `(figure, axes)` like `pyplot.subplots`, without touching pyplot's state."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(**subplots_kwargs)
 
 
 def _save(figure, path):
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return str(path)
 
 
@@ -39,7 +41,7 @@ def plot_confusion_matrix(counts, class_names, path, title="Confusion matrix"):
     rows = counts.sum(axis=1, keepdims=True)
     shares = counts / np.maximum(rows, 1)
     size = max(4.0, 0.7 * len(class_names) + 2.5)
-    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    figure, axes = new_figure((size + 1.0, size))
     image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of true class")
     ticks = np.arange(len(class_names))
@@ -72,7 +74,7 @@ def plot_per_class_recall(recalls, class_names, path, unweighted_average_recall=
     """
     recalls = np.asarray(recalls, dtype=np.float64)
     positions = np.arange(len(class_names))
-    figure, axes = plt.subplots(figsize=(max(5.0, 0.8 * len(class_names) + 2.0), 4.0))
+    figure, axes = new_figure((max(5.0, 0.8 * len(class_names) + 2.0), 4.0))
     heights = np.nan_to_num(recalls, nan=0.0)
     yerr = None if errors is None else np.nan_to_num(np.asarray(errors, dtype=np.float64))
     axes.bar(positions, heights, color="tab:blue", yerr=yerr, capsize=3 if yerr is not None else 0)
@@ -103,7 +105,7 @@ def plot_roc_curve(fpr, tpr, path, auc=None, equal_error_rate=None, title="ROC c
         equal_error_rate: float or None. Marks the point (EER, 1 − EER). Defaults to None.
         title: str. Defaults to "ROC curve".
     """
-    figure, axes = plt.subplots(figsize=(4.8, 4.5))
+    figure, axes = new_figure((4.8, 4.5))
     label = "ROC" if auc is None else f"ROC (AUC {auc:.3f})"
     axes.plot(fpr, tpr, color="tab:blue", linewidth=2, label=label)
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
