@@ -1,8 +1,8 @@
 """`python -m kerasfer.fit [--config configs/X.yaml] [key.sub=value ...]`.
 
 With no argument: generates synthetic localized-apex videos into a cache
-(`$KERASFER_CACHE` or `~/.cache/kerasfer/`), trains a tiny C3D with the temporal stochastic
-softmax sampler (thesis Ch. 3) on the CPU, then evaluates whole videos and exports a
+(`$KERASFER_CACHE` or `~/.cache/kerasfer/`), trains a tiny 3D ResNet-18 with the temporal
+stochastic softmax sampler (thesis Ch. 3) on the CPU, then evaluates whole videos and exports a
 SavedModel into the run directory. Rerun with the same `run_dir` to resume.
 """
 

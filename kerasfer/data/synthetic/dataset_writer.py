@@ -207,7 +207,8 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
             os.makedirs(os.path.join(out_dir, VIDEO_FOLDER), exist_ok=True)
 
         import tensorflow as tf
-        from tqdm.auto import tqdm
+        # Plain tqdm: tqdm.auto warns in notebooks without ipywidgets, even unused.
+        from tqdm import tqdm
 
         emotions = [name for name in class_names if not genuine_posed
                     or name.strip().lower() != "neutral"]
