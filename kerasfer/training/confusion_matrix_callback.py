@@ -12,21 +12,17 @@ import os
 import keras
 import numpy as np
 
-from kerasfer.training.sampling_maps_callback import figure_to_png
+from kerasfer.training.sampling_maps_callback import figure_to_png, new_figure
 
 
 def render_confusion_matrix(counts, class_names, title=""):
     """Returns PNG bytes of a row-normalised confusion matrix with counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     counts = np.asarray(counts)
     rows = counts.sum(axis=1, keepdims=True)
     normalised = counts / np.maximum(rows, 1)
     size = 2.0 + 0.45 * len(class_names)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure = new_figure(figsize=(size, size))
+    axis = figure.subplots()
     axis.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     ticks = np.arange(len(class_names))
     axis.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=7)

@@ -25,26 +25,25 @@ PHASE_COLOURS = {"warmup": "#888888", "exploration": "#1f77b4", "exploitation": 
 PHASE_CODES = {"warmup": 0, "exploration": 1, "exploitation": 2}
 
 
-def figure_to_png(figure):
-    """Renders a matplotlib figure to PNG bytes and closes it."""
-    import matplotlib.pyplot as plt
+def new_figure(**kwargs):
+    """A matplotlib `Figure` outside pyplot: no global backend switch, nothing to close."""
+    from matplotlib.figure import Figure
 
+    return Figure(**kwargs)
+
+
+def figure_to_png(figure):
+    """Renders a matplotlib figure to PNG bytes."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
     return buffer.getvalue()
 
 
 def render_sampling_map(sampler, video_index, title=""):
     """Returns PNG bytes of the sampling map and current distribution of one video."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     n = int(sampler.num_starts[video_index])
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(5, 4.5), sharex=True,
-                                         gridspec_kw={"height_ratios": [2, 1]})
+    figure = new_figure(figsize=(5, 4.5))
+    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     epochs = sorted(sampler.history)
     for phase, colour in PHASE_COLOURS.items():
         chosen = [(sampler.history[e][video_index], e) for e in epochs if sampler.phase(e) == phase]
@@ -53,7 +52,7 @@ def render_sampling_map(sampler, video_index, title=""):
             top.scatter(xs, ys, s=14, c=colour, label=phase)
     top.set_ylabel("epoch")
     top.invert_yaxis()
-    top.legend(loc="lower right", fontsize=7)
+    top.legend(loc="best", fontsize=7, framealpha=0.5)
     top.set_title(title, fontsize=9)
     positions = np.arange(n)
     bottom.plot(positions, sampler.table.scores(video_index), color="black", lw=1.2,
