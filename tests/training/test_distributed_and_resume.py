@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import run_python, tiny_overrides
+from training_helpers import run_python, tiny_overrides
 from kerasfer.data.sampling import TemporalStochasticSoftmaxSampler
 
 

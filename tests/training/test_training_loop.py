@@ -16,7 +16,7 @@ def trained(tiny_dataset_dir, tmp_path_factory):
     """A 3-epoch run: warm-up (epoch 0), exploration (1), exploitation (2)."""
     from kerasfer.config import load_config
 
-    from conftest import tiny_overrides
+    from training_helpers import tiny_overrides
 
     run_dir = tmp_path_factory.mktemp("loop") / "run"
     config = load_config(None, tiny_overrides(tiny_dataset_dir, run_dir, epochs=3))
