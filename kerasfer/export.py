@@ -8,9 +8,10 @@ number of frames ≥ 1 and any size, and returns
   thesis' inference scheme (seed 004, Section 3.3.1.3): temporal max within every window of
   F frames (stride 1), then softmax pooling across windows with γ_p (Eq. 3.3);
 * `frame_scores` float32 `(batch, frames, classes)`: per-frame logits. For a fully
-  convolutional model (a layer named `frame_scores`) these are that layer's outputs (a
-  model with temporal stride repeats each output step over the frames it covers). For a
-  clip-level model (e.g. C3D with fc layers) frame t gets the logits of the F-frame window
+  convolutional, temporally dense model (a layer named `frame_scores` with one output per
+  frame) these are that layer's outputs. For a clip-level model (e.g. C3D with fc layers)
+  and for a model with a temporal stride (scored clip by clip, see
+  `kerasfer.evaluation.VideoScorer`) frame t gets the logits of the F-frame window
   centred on t, `start = clip(t − F // 2, 0, frames − F)`.
 
 Preprocessing runs inside the graph exactly as in `kerasfer.data.evaluation_dataset`: to
@@ -80,10 +81,14 @@ def _make_module(model, settings, class_names, asset_paths, frame_scores_layer,
     channels = 1 if settings["grayscale"] else 3
 
     if frame_model is not None:
-        # Output steps of one F-frame training clip: the window of a strided model.
+        # Only temporally dense models (F output steps per F-frame clip) are scored in one
+        # pass; a model with a temporal stride is scored clip by clip like a clip-level
+        # model, exactly as `kerasfer.evaluation.VideoScorer` does.
         probe = tf.zeros([1, clip_length, image_size, image_size, channels])
-        window_steps = int(frame_model(probe, training=False).shape[1])
-        pooling = WindowedSoftmaxPooling(window_steps, gamma, name="export_window_pooling")
+        if int(frame_model(probe, training=False).shape[1]) != clip_length:
+            frame_model = None
+        else:
+            pooling = WindowedSoftmaxPooling(clip_length, gamma, name="export_window_pooling")
 
     def preprocess(videos):
         shape = tf.shape(videos)

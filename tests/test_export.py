@@ -218,8 +218,9 @@ def test_export_argument_errors(exported, tmp_path):
 
 
 def test_strided_registry_model_export_matches_scorer(tmp_path):
-    # r3d_18 is fully convolutional with a temporal stride (frames' < frames): the window is
-    # the number of output steps of one F-frame clip, in the scorer and in the export alike.
+    # r3d_18 is fully convolutional with a temporal stride (frames' < frames): it is scored
+    # clip by clip (every F-frame window through the whole model), in the scorer and in the
+    # export alike.
     from kerasfer.models import get_model
     from kerasfer.models import model_spec
 
@@ -234,7 +235,14 @@ def test_strided_registry_model_export_matches_scorer(tmp_path):
     for frames in (clip_length - 3, clip_length + 5):
         video = uint8_video(frames, seed=frames, side=size)
         expected = scorer.score(video[0].astype("float32") / 255.0)
-        assert expected.frame_scores.shape[0] < frames + 3  # strided: fewer output steps
+        # Clip by clip: one window per start, no one-pass frame scores.
+        assert expected.frame_scores is None
+        assert expected.window_scores.shape == (max(frames, clip_length) - clip_length + 1,
+                                                CLASSES)
+        padded = video[0].astype("float32") / 255.0
+        padded = np.concatenate([padded, padded])[:max(frames, clip_length)]  # loop padding
+        first_clip = np.asarray(model(padded[None, :clip_length]))[0]
+        np.testing.assert_allclose(expected.window_scores[0], first_clip, rtol=1e-4, atol=1e-5)
         result = serve(videos=tf.constant(video))
         np.testing.assert_allclose(result["probabilities"][0], expected.probabilities,
                                    rtol=1e-4, atol=1e-5)
