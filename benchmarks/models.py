@@ -5,8 +5,10 @@
    written below, same threads and batch, steps interleaved (Keras, Keras+XLA, PyTorch, …),
    medians. Achieved FLOP/s (training = 3 × forward; forward FLOPs = 2 × the MACs of every
    conv / linear layer, counted with hooks on the PyTorch twin) against the fp32 matmul peak
-   measured here with a 2048² matmul (best time, at start-up and interleaved with the steps;
-   the larger of the two is the peak).
+   measured here with 2048² and 4096² matmuls in both frameworks (best time, at start-up, and
+   a 2048² matmul interleaved with the steps; the largest is the peak).
+   A ceiling column gives the ratio a Keras step at 100 % of that peak would reach, and a
+   parity check times single 3×3×3 Conv3D layers (forward + backward) in both frameworks.
 2. Whole-video evaluation (L = 128, F = 16, thesis Section 3.2.3) with the inflated FER2013
    mini-Xception: one fully-convolutional pass + `WindowedSoftmaxPooling` against the 113
    windows as separate clips (max within each clip, softmax pooling across clips).
@@ -36,127 +38,143 @@ from torch import nn  # noqa: E402
 from kerasfer.layers import SoftmaxPooling  # noqa: E402
 from kerasfer.layers import WindowedSoftmaxPooling  # noqa: E402
 from kerasfer.models import get_model  # noqa: E402
+from torch_models import NUM_CLASSES  # noqa: E402  (benchmarks/ is on sys.path)
+from torch_models import TorchI3DVGG16  # noqa: E402
+from torch_models import TorchR3D18  # noqa: E402
+from torch_models import forward_flops  # noqa: E402
+from torch_models import torch_c3d  # noqa: E402
 
 torch.set_num_threads(THREADS)
-NUM_CLASSES = 7
-
-
-# PyTorch twins ------------------------------------------------------------------------------
-
-def torch_c3d():
-    layers, channels = [], 3
-    for filters, repeats, pool in ((64, 1, (1, 2, 2)), (128, 1, 2), (256, 2, 2), (512, 2, 2),
-                                   (512, 2, 2)):
-        for _ in range(repeats):
-            layers += [nn.Conv3d(channels, filters, 3, padding=1), nn.ReLU(inplace=True)]
-            channels = filters
-        layers.append(nn.MaxPool3d(pool, pool, ceil_mode=True))  # Caffe round-up at pool5
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(8192, 4096), nn.ReLU(inplace=True),
-                         nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
-                         nn.Dropout(0.5), nn.Linear(4096, NUM_CLASSES))
-
-
-class TorchI3DVGG16(nn.Module):
-    """VGG16 with 3×3×3 convs, 1×2×2 pools, per-frame fc6/fc7 and 128 → C head, mean over T."""
-
-    def __init__(self, size=112):
-        super().__init__()
-        layers, channels = [], 3
-        for filters, repeats in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
-            for _ in range(repeats):
-                layers += [nn.Conv3d(channels, filters, 3, padding=1), nn.ReLU(inplace=True)]
-                channels = filters
-            layers.append(nn.MaxPool3d((1, 2, 2), (1, 2, 2)))
-        self.features = nn.Sequential(*layers)
-        side = size // 32
-        self.head = nn.Sequential(nn.Linear(512 * side * side, 4096), nn.ReLU(inplace=True),
-                                  nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.5),
-                                  nn.Linear(4096, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
-                                  nn.Linear(128, NUM_CLASSES))
-
-    def forward(self, x):
-        x = self.features(x)  # (B, C, T, h, w)
-        x = x.permute(0, 2, 3, 4, 1).flatten(2)  # per-frame flatten, Keras' h, w, c order
-        return self.head(x).mean(dim=1)
-
-
-class TorchBasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv3d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm3d(cout)
-        self.conv2 = nn.Conv3d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm3d(cout)
-        self.stride, self.extra = stride, cout - cin
-
-    def forward(self, x):
-        shortcut = x
-        if self.stride != 1 or self.extra:  # shortcut A: subsample + zero channels
-            shortcut = nn.functional.avg_pool3d(x, 1, self.stride)
-            shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, 0, 0, 0, self.extra))
-        y = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(y)) + shortcut)
-
-
-class TorchR3D18(nn.Module):
-    """Hara et al. 3D ResNet-18, shortcut A, with kerasfer's default 2-step head."""
-
-    def __init__(self):
-        super().__init__()
-        blocks, cin = [], 64
-        for stage, cout in enumerate((64, 128, 256, 512)):
-            for block in range(2):
-                blocks.append(TorchBasicBlock(cin, cout, 2 if stage and not block else 1))
-                cin = cout
-        self.stem = nn.Sequential(nn.Conv3d(3, 64, 7, (1, 2, 2), 3, bias=False),
-                                  nn.BatchNorm3d(64), nn.ReLU(inplace=True),
-                                  nn.MaxPool3d(3, 2, 1))
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(512, NUM_CLASSES)
-
-    def forward(self, x):
-        x = self.blocks(self.stem(x))
-        x = x.amax(dim=(3, 4)).transpose(1, 2)  # spatial max → (B, T', C)
-        return self.fc(x).mean(dim=1)
-
-
-def forward_flops(model, clip):
-    """2 × multiply-adds of every Conv3d / Linear in one forward pass of `clip`."""
-    macs = []
-
-    def hook(module, inputs, output):
-        if isinstance(module, nn.Conv3d):
-            kernel = module.weight[0].numel()  # in/groups · kt · kh · kw
-            macs.append(output.numel() * kernel)
-        elif isinstance(module, nn.Linear):
-            macs.append(output.numel() * module.in_features)
-
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv3d, nn.Linear))]
-    with torch.no_grad():
-        model(clip)
-    for handle in handles:
-        handle.remove()
-    return 2 * sum(macs)
 
 
 # Measurements ---------------------------------------------------------------------------
 
-def matmul_peak(size=2048, repeats=7):
-    a = tf.random.normal((size, size))
-    tf_matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
-    ta = torch.randn(size, size)
-    tf_times, torch_times = [], []
-    tf_matmul(a).numpy()
-    for _ in range(repeats):
-        start = time.perf_counter()
+def matmul_peak(sizes=(2048, 4096), repeats=5):
+    """Best fp32 matmul FLOP/s of TF and of PyTorch over square sizes (each side's best)."""
+    best_tf = best_torch = 0.0
+    for size in sizes:
+        a = tf.random.normal((size, size))
+        tf_matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
+        ta = torch.randn(size, size)
         tf_matmul(a).numpy()
-        tf_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
         torch.mm(ta, ta)
-        torch_times.append(time.perf_counter() - start)
-    flops = 2 * size ** 3
-    return flops / min(tf_times), flops / min(torch_times)
+        tf_times, torch_times = [], []
+        for _ in range(repeats):  # interleaved, best of `repeats`
+            start = time.perf_counter()
+            tf_matmul(a).numpy()
+            tf_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            torch.mm(ta, ta)
+            torch_times.append(time.perf_counter() - start)
+        flops = 2 * size ** 3
+        best_tf = max(best_tf, flops / min(tf_times))
+        best_torch = max(best_torch, flops / min(torch_times))
+    return best_tf, best_torch
+
+
+def conv_kernel_parity(shape, repeats=3):
+    """One 3×3×3 Conv3D layer's forward + backward (data and filter) in TF and in PyTorch.
+
+    Both frameworks call oneDNN for Conv3D on x86 CPUs; if their kernels run at the same
+    rate, no whole-model ratio can exceed what the rest of the step (BN, ReLU, pooling,
+    optimiser, framework overhead) leaves to win. `shape` = (frames, side, channels).
+    """
+    frames, side, channels = shape
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(1, frames, side, side, channels)).astype("float32"))
+    kernel = tf.Variable(rng.normal(size=(3, 3, 3, channels, channels)).astype("float32")
+                         * 0.01)
+
+    @tf.function
+    def tf_step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.conv3d(x, kernel, [1] * 5, "SAME")
+            loss = tf.reduce_sum(y)
+        return [loss] + tape.gradient(loss, [x, kernel])  # the loss keeps the forward alive
+
+    conv = nn.Conv3d(channels, channels, 3, padding=1, bias=False)
+    tx = torch.from_numpy(x.numpy()).permute(0, 4, 1, 2, 3).contiguous().requires_grad_()
+
+    def torch_step():
+        conv.weight.grad = None
+        tx.grad = None
+        loss = conv(tx).sum()
+        loss.backward()
+        return float(loss.detach())
+
+    sides = {"tf": lambda: [g.numpy() for g in tf_step(x)], "torch": torch_step}
+    times = {key: [] for key in sides}
+    for key, fn in sides.items():
+        fn()
+    for _ in range(repeats):
+        for key, fn in sides.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    flops = 3 * 2 * frames * side * side * channels * channels * 27
+    return {key: flops / min(values) for key, values in times.items()}
+
+
+def r3d_18_segments(batch, repeats=4):
+    """R3D-18 forward + backward per segment (stem, pool1, stages 1-4, head) in both frameworks.
+
+    Times prefixes of the network (input → end of segment; loss = Σ output², gradients of
+    every trainable weight) and reports the differences, so the step time can be laid out
+    segment by segment on each side.
+    """
+    rng = np.random.default_rng(0)
+    clips = rng.normal(size=(batch, 16, 112, 112, 3)).astype("float32")
+    model = get_model("r3d_18", NUM_CLASSES)
+    cuts = ["conv1_relu", "pool1"] + [f"stage{i}_block2_out" for i in range(1, 5)]
+    cuts.append(model.layers[-1].name)
+    net = TorchR3D18()
+    torch_clips = torch.from_numpy(clips).permute(0, 4, 1, 2, 3).contiguous()
+    torch_prefixes = [net.stem[:3], net.stem] + [nn.Sequential(net.stem, net.blocks[:2 * i])
+                                                  for i in range(1, 5)] + [net]
+
+    def best_ms(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return 1e3 * min(times)
+
+    rows = []
+    for cut, prefix in zip(cuts, torch_prefixes):
+        sub = keras.Model(model.input, model.get_layer(cut).output)
+
+        @tf.function
+        def keras_step(x, sub=sub):
+            with tf.GradientTape() as tape:
+                y = sub(x, training=True)
+                loss = tf.reduce_sum(y * y)
+            return [loss] + tape.gradient(loss, sub.trainable_variables)
+
+        def torch_step(prefix=prefix):
+            net.zero_grad(set_to_none=True)
+            y = prefix(torch_clips)
+            loss = (y * y).sum()
+            loss.backward()
+            return float(loss.detach())
+
+        x = tf.constant(clips)
+        rows.append((cut, best_ms(lambda: [g.numpy() for g in keras_step(x)]),
+                     best_ms(torch_step)))
+    return rows
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 def keras_model(name, jit_compile, batch):
@@ -301,30 +319,59 @@ def main():
     # XLA on CPU runs these Conv3D training steps ~10× slower than TF's oneDNN kernels (see
     # BENCHMARKS.md), so by default only R3D-18 pays for it; --xla-models all for every model.
     parser.add_argument("--xla-models", default="r3d_18")
+    parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument("--segments", action="store_true",
+                        help="also lay out R3D-18's forward + backward segment by segment")
     args = parser.parse_args()
     print(f"threads={THREADS} tf={tf.__version__} keras={keras.__version__} "
-          f"torch={torch.__version__} cpu={os.cpu_count()}")
+          f"torch={torch.__version__} cores={os.cpu_count()} cpu={cpu_name()}")
     peak_tf, peak_torch = matmul_peak()
     peak = max(peak_tf, peak_torch)
-    print(f"fp32 matmul 2048²: TF {peak_tf / 1e9:.1f} GFLOP/s, PyTorch "
+    print(f"fp32 matmul (best of 2048², 4096²): TF {peak_tf / 1e9:.1f} GFLOP/s, PyTorch "
           f"{peak_torch / 1e9:.1f} GFLOP/s; peak = {peak / 1e9:.1f}")
+    best_rate = peak  # the fastest fp32 kernel seen: matmul, or a Conv3D of the parity check
+    if not args.skip_parity:
+        # (frames, side, channels) of the layers that carry most of the FLOPs: i3D-VGG16 and
+        # C3D blocks 2-4 at 16 frames, R3D-18 stage 1 at 8 frames.
+        for shape in ((16, 56, 128), (16, 28, 256), (16, 14, 512), (8, 28, 64)):
+            rates = conv_kernel_parity(shape)
+            best_rate = max(best_rate, *rates.values())
+            print(f"Conv3D 3×3×3 forward + backward, 1×{shape[0]}×{shape[1]}²×{shape[2]} → "
+                  f"{shape[2]}: TF {rates['tf'] / 1e9:.0f} GFLOP/s "
+                  f"({100 * rates['tf'] / peak:.0f} % of peak), PyTorch "
+                  f"{rates['torch'] / 1e9:.0f} GFLOP/s ({100 * rates['torch'] / peak:.0f} %); "
+                  f"TF / PyTorch {rates['tf'] / rates['torch']:.2f}×", flush=True)
     twins = {"c3d": torch_c3d, "i3d_vgg16": TorchI3DVGG16, "r3d_18": TorchR3D18}
+    # Ceiling: the ratio to PyTorch that a Keras step would reach if it ran at the fastest
+    # kernel rate seen on this machine (max of the matmul peak and the parity Conv3Ds).
+    print(f"fastest fp32 kernel rate seen: {best_rate / 1e9:.1f} GFLOP/s")
     print("| model | batch | train GFLOP/step | side | clips/s | GFLOP/s | % peak | "
-          "vs PyTorch | first step s | matmul GFLOP/s during run |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "vs PyTorch | ceiling vs PyTorch | first step s | matmul GFLOP/s during run |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models.split(","):
         batch = args.i3d_batch if name == "i3d_vgg16" else args.batch
         xla = args.xla_models == "all" or name in args.xla_models.split(",")
         result = bench_training(name, twins[name](), batch, args.steps, xla)
         reference = result["torch"]["clips_per_s"]
         local_peak = max(result["peak_gflops_per_s"] * 1e9, peak)
+        ceiling = max(best_rate, local_peak) / (result["torch"]["gflops_per_s"] * 1e9)
         for side in ("keras", "keras_xla", "torch") if xla else ("keras", "torch"):
             r = result[side]
             print(f"| {name} | {batch} | {result['train_gflop_per_step']:.0f} | {side} | "
                   f"{r['clips_per_s']:.3f} | {r['gflops_per_s']:.1f} | "
                   f"{100 * r['gflops_per_s'] * 1e9 / local_peak:.0f} % | "
-                  f"{r['clips_per_s'] / reference:.2f}× | {r['first_step_s']:.1f} | "
+                  f"{r['clips_per_s'] / reference:.2f}× | "
+                  f"{ceiling:.2f}× | "
+                  f"{r['first_step_s']:.1f} | "
                   f"{result['peak_gflops_per_s']:.1f} |", flush=True)
+    if args.segments:
+        print("| R3D-18 prefix (fwd + bwd) | Keras ms | Δ Keras | PyTorch ms | Δ PyTorch |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        previous = (0.0, 0.0)
+        for cut, keras_ms, torch_ms in r3d_18_segments(args.batch):
+            print(f"| … → {cut} | {keras_ms:.0f} | {keras_ms - previous[0]:+.0f} | "
+                  f"{torch_ms:.0f} | {torch_ms - previous[1]:+.0f} |", flush=True)
+            previous = (keras_ms, torch_ms)
     if not args.skip_eval:
         for time_kernel, r in bench_whole_video(args.eval_repeats).items():
             s = r["seconds"]
