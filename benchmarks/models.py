@@ -186,7 +186,7 @@ def keras_model(name, jit_compile, batch):
     return model
 
 
-def bench_training(name, torch_net, batch, steps, xla=True):
+def bench_training(name, torch_net, batch, steps, xla=True, bfloat16=False):
     rng = np.random.default_rng(0)
     clips = rng.normal(size=(batch, 16, 112, 112, 3)).astype("float32")
     labels = rng.integers(0, NUM_CLASSES, size=(batch,))
@@ -198,7 +198,9 @@ def bench_training(name, torch_net, batch, steps, xla=True):
 
     def torch_step():
         optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(torch_net(torch_clips), torch_labels)
+        # --precision bfloat16: autocast, PyTorch's counterpart of Keras' mixed_bfloat16.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            loss = nn.functional.cross_entropy(torch_net(torch_clips), torch_labels)
         loss.backward()
         optimizer.step()
         return float(loss.detach())
@@ -320,10 +322,16 @@ def main():
     # BENCHMARKS.md), so by default only R3D-18 pays for it; --xla-models all for every model.
     parser.add_argument("--xla-models", default="r3d_18")
     parser.add_argument("--skip-parity", action="store_true")
+    # Mixed precision on CPUs with AVX512_BF16 (Keras' mixed_bfloat16 policy against PyTorch's
+    # bf16 autocast); % of peak stays relative to the fp32 matmul peak.
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     parser.add_argument("--segments", action="store_true",
                         help="also lay out R3D-18's forward + backward segment by segment")
     args = parser.parse_args()
-    print(f"threads={THREADS} tf={tf.__version__} keras={keras.__version__} "
+    bfloat16 = args.precision == "bfloat16"
+    if bfloat16:  # bf16 compute, fp32 weights on both sides
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    print(f"precision={args.precision} threads={THREADS} tf={tf.__version__} keras={keras.__version__} "
           f"torch={torch.__version__} cores={os.cpu_count()} cpu={cpu_name()}")
     peak_tf, peak_torch = matmul_peak()
     peak = max(peak_tf, peak_torch)
@@ -351,7 +359,7 @@ def main():
     for name in args.models.split(","):
         batch = args.i3d_batch if name == "i3d_vgg16" else args.batch
         xla = args.xla_models == "all" or name in args.xla_models.split(",")
-        result = bench_training(name, twins[name](), batch, args.steps, xla)
+        result = bench_training(name, twins[name](), batch, args.steps, xla, bfloat16)
         reference = result["torch"]["clips_per_s"]
         local_peak = max(result["peak_gflops_per_s"] * 1e9, peak)
         ceiling = max(best_rate, local_peak) / (result["torch"]["gflops_per_s"] * 1e9)
@@ -361,7 +369,7 @@ def main():
                   f"{r['clips_per_s']:.3f} | {r['gflops_per_s']:.1f} | "
                   f"{100 * r['gflops_per_s'] * 1e9 / local_peak:.0f} % | "
                   f"{r['clips_per_s'] / reference:.2f}× | "
-                  f"{ceiling:.2f}× | "
+                  f"{'n/a' if bfloat16 else f'{ceiling:.2f}×'} | "
                   f"{r['first_step_s']:.1f} | "
                   f"{result['peak_gflops_per_s']:.1f} |", flush=True)
     if args.segments:
