@@ -10,3 +10,4 @@ from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
 from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
 from kerasfer.models.i3d_vgg16 import i3d_vgg16
 from kerasfer.models.inflation import inflate
+from kerasfer.models.spatial_attention_vgg16 import spatial_attention_vgg16
