@@ -1,8 +1,10 @@
 """kerasfer.layers."""
 from kerasfer.layers.adaptive_softmax_pooling import AdaptiveSoftmaxPooling
 from kerasfer.layers.channel_zero_padding import ChannelZeroPadding
+from kerasfer.layers.compact_bilinear_pooling import CompactBilinearPooling
 from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
 from kerasfer.layers.global_spatial_pooling import GlobalSpatialPooling
+from kerasfer.layers.net_vlad import NetVLAD
 from kerasfer.layers.softmax_pooling import SoftmaxPooling
 from kerasfer.layers.temporal_average_pooling import TemporalAveragePooling
 from kerasfer.layers.temporal_max_pooling import TemporalMaxPooling
