@@ -4,6 +4,8 @@ from kerasfer.layers.channel_zero_padding import ChannelZeroPadding
 from kerasfer.layers.compact_bilinear_pooling import CompactBilinearPooling
 from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
 from kerasfer.layers.global_spatial_pooling import GlobalSpatialPooling
+from kerasfer.layers.joint_softmax_pooling import JointSoftmaxPooling
+from kerasfer.layers.multi_head_spatial_attention import MultiHeadSpatialAttention
 from kerasfer.layers.net_vlad import NetVLAD
 from kerasfer.layers.softmax_pooling import SoftmaxPooling
 from kerasfer.layers.temporal_average_pooling import TemporalAveragePooling
