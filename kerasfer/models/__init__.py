@@ -9,5 +9,6 @@ from kerasfer.models.resnet3d import resnet3d
 from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
 from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
 from kerasfer.models.i3d_vgg16 import i3d_vgg16
+from kerasfer.models.cnn_bilstm import cnn_bilstm
 from kerasfer.models.inflation import inflate
 from kerasfer.models.spatial_attention_vgg16 import spatial_attention_vgg16
