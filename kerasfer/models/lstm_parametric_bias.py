@@ -1,0 +1,231 @@
+"""LSTM with parametric bias (LSTM-PB, seed 002): next-frame landmark predictor with PB vectors.
+
+Not in the model registry: `get_model(name, num_classes, **kwargs)` returns clip → logits
+models, whereas LSTM-PB maps landmark sequences to next-frame landmarks and is classified
+afterwards from its PB vectors (`kerasfer.models.lstm_pb_classifier.fit_pb_classifier`).
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+class _SequenceMeanSquaredError(keras.losses.Loss):
+    """Per-sequence mean over frames and coordinates, summed over the batch.
+
+    Averaging over time is Eq. 1's `1/l_i Σ_t`; summing (not averaging) over the batch keeps
+    each sequence's PB gradient independent of how many sequences share the batch.
+    """
+
+    def __init__(self):
+        super().__init__(name="sequence_mse", reduction="sum")
+
+    def call(self, y_true, y_pred):
+        return ops.mean(ops.square(y_pred - y_true), axis=(1, 2))
+
+
+class _PBRecognizer(keras.Model):
+    """Fresh PB vectors in front of a frozen LSTM-PB (recognition mode); never saved."""
+
+    def __init__(self, network, batch_size):
+        super().__init__(name="pb_recognizer")
+        self.network = network
+        # Section 2.3.6: the PB vector starts at zero in the recognition mode too.
+        self.pb = keras.layers.Embedding(batch_size, network.pb_dim, embeddings_initializer="zeros",
+                                         name="recognized_pb")
+
+    def call(self, inputs):
+        return self.network.predict_next_frames(inputs["landmarks"],
+                                                self.pb(inputs["sequence_index"]))
+
+
+@keras.saving.register_keras_serializable(package="kerasfer")
+class LSTMParametricBias(keras.Model):
+    """LSTM with parametric bias: predicts frame t+1's landmarks from frame t and a PB vector.
+
+    Seed 002 (ChaLearn LAP 2017 real-vs-fake, 1st place), Section 2.3. Every training
+    sequence i owns a PB vector `p_i` (a row of a trainable `(num_sequences, pb_dim)`
+    Embedding) that is concatenated to the landmarks of *every* time step, exactly like the
+    paper's PB input nodes that "take a particular constant vector at each time sequence"
+    (Section 2.3, Section 2.3.5: landmarks and PB are both fully connected to the hidden
+    layer). The PB vectors are learned with the weights by back-propagation through time on
+    the next-frame mean squared error (Section 2.3.1, learning mode). Eq. 1–2:
+    `δp_i = ε / l_i · Σ_{t<l_i} error_{p_i}(t)`, `p_i ← p_i + δp_i`, i.e. the PB update is the
+    time-averaged back-propagated error; training with the mean over frames of the squared
+    error and a gradient optimiser gives this update (`pb_gradient_scale` sets the PB vs
+    weight learning-rate ratio). `generate` is the generation mode (Section 2.3.2) and
+    `recognize` the recognition mode (Section 2.3.3: fresh PB vectors fitted with Eq. 1–2 while
+    the network weights stay fixed).
+
+    Deviation: the paper's recurrent core is a 2D Grid LSTM (Section 2.3.4, Fig. 4) fed by a
+    64-d Jordan context loop; Keras has no Grid LSTM, so a standard `keras.layers.LSTM` with
+    `units` hidden nodes (paper: 512, Section 2.3.5) is the recurrent core and its state
+    plays the role of the context. Initial state and PB are zero as in Section 2.3.6.
+
+    Args:
+        num_sequences: int. Number of training sequences, one PB vector each.
+        input_dim: int. Values per frame; 40 landmarks × (x, y) = 80 in the paper. Defaults to
+            `80`.
+        pb_dim: int. PB vector size (Section 2.3.5: 64). Defaults to `64`.
+        units: int. LSTM hidden size (Section 2.3.5: 512). Defaults to `512`.
+        pb_gradient_scale: float. Multiplies the gradient reaching the PB vectors (their value
+            is unchanged), so that one optimiser gives them a learning rate `pb_gradient_scale`
+            times the weights'; with plain SGD, `90` is the paper's 0.9 (PB) vs 0.01 (weights)
+            (Section 2.3.6). Adaptive optimisers (Adam) largely ignore it. Defaults to `1.0`.
+        **kwargs: base `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: dict with "landmarks" `(batch, frames, input_dim)` float and
+            "sequence_index" `(batch,)` int, the training sequence (PB row) of each sample.
+
+    Returns:
+        Predicted next-frame landmarks `(batch, frames, input_dim)`: output t estimates frame
+        t+1, so train on `landmarks[:, :-1]` against `landmarks[:, 1:]`.
+
+    Example:
+
+    >>> model = LSTMParametricBias(num_sequences=3, input_dim=4, pb_dim=2, units=8)
+    >>> x = np.zeros((3, 10, 4), "float32")
+    >>> model({"landmarks": x[:, :-1], "sequence_index": np.arange(3)}).shape
+    (3, 9, 4)
+    >>> model.pb_vectors().shape
+    (3, 2)
+    """
+
+    def __init__(self, num_sequences, input_dim=80, pb_dim=64, units=512, pb_gradient_scale=1.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        for arg, value in (("num_sequences", num_sequences), ("input_dim", input_dim),
+                           ("pb_dim", pb_dim), ("units", units)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
+        if not pb_gradient_scale > 0:
+            raise ValueError("pb_gradient_scale must be positive. Received: "
+                             f"pb_gradient_scale={pb_gradient_scale!r}")
+        self.num_sequences = int(num_sequences)
+        self.input_dim = int(input_dim)
+        self.pb_dim = int(pb_dim)
+        self.units = int(units)
+        self.pb_gradient_scale = float(pb_gradient_scale)
+        # Section 2.3.6: "initial values for parametric bias ... are set to zero".
+        self.parametric_bias = keras.layers.Embedding(self.num_sequences, self.pb_dim,
+                                                      embeddings_initializer="zeros",
+                                                      name="parametric_bias")
+        # Section 2.3.6: weights initialised from a uniform distribution.
+        self.lstm = keras.layers.LSTM(self.units, return_sequences=True, return_state=True,
+                                      kernel_initializer="glorot_uniform", name="lstm")
+        self.readout = keras.layers.Dense(self.input_dim, kernel_initializer="glorot_uniform",
+                                          name="readout")
+
+    def build(self, input_shape=None):
+        self.parametric_bias.build((None,))
+        self.lstm.build((None, None, self.input_dim + self.pb_dim))
+        self.readout.build((None, None, self.units))
+        self.built = True
+
+    def predict_next_frames(self, landmarks, pb, initial_state=None, return_state=False):
+        """Runs the network on `(batch, frames, input_dim)` landmarks with `(batch, pb_dim)` PB."""
+        landmarks = ops.cast(landmarks, self.compute_dtype)
+        pb = ops.cast(pb, landmarks.dtype)
+        # The same PB vector at every time step (Section 2.3); broadcasting keeps `frames`
+        # symbolic.
+        pb_per_frame = ops.zeros_like(landmarks[..., :1]) + ops.expand_dims(pb, 1)
+        hidden, *state = self.lstm(ops.concatenate([landmarks, pb_per_frame], axis=-1),
+                                   initial_state=initial_state)
+        predictions = self.readout(hidden)
+        return (predictions, state) if return_state else predictions
+
+    def call(self, inputs):
+        pb = self.parametric_bias(ops.cast(inputs["sequence_index"], "int32"))
+        if self.pb_gradient_scale != 1.0:
+            # Same value, gradient × scale: a per-variable learning rate with one optimiser.
+            frozen = ops.stop_gradient(pb)
+            pb = frozen + self.pb_gradient_scale * (pb - frozen)
+        return self.predict_next_frames(inputs["landmarks"], pb)
+
+    def pb_vectors(self):
+        """Returns the learned PB vectors as a NumPy array `(num_sequences, pb_dim)`."""
+        return ops.convert_to_numpy(self.parametric_bias.embeddings)
+
+    def generate(self, pb_vector, first_frame, num_frames):
+        """Generation mode (Section 2.3.2): closed loop from `first_frame` driven by a PB vector.
+
+        Each prediction is fed back as the next input; no weight changes.
+
+        Args:
+            pb_vector: array `(pb_dim,)` or `(batch, pb_dim)`.
+            first_frame: array `(input_dim,)` or `(batch, input_dim)`.
+            num_frames: int. Length of the returned sequence, first frame included.
+
+        Returns:
+            NumPy `(batch, num_frames, input_dim)`; frame 0 is `first_frame`.
+        """
+        if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) \
+                or num_frames < 1:
+            raise ValueError(f"num_frames must be a positive integer. Received: "
+                             f"num_frames={num_frames!r}")
+        pb = np.asarray(pb_vector, "float32").reshape(-1, self.pb_dim)
+        frame = np.asarray(first_frame, "float32").reshape(-1, self.input_dim)
+        if len(pb) != len(frame):
+            pb = np.broadcast_to(pb, (len(frame), self.pb_dim)) if len(pb) == 1 else pb
+            frame = np.broadcast_to(frame, (len(pb), self.input_dim)) if len(frame) == 1 else frame
+        frames, state = [frame], None
+        for _ in range(num_frames - 1):
+            # One step at a time, carrying the LSTM state (h, c) between steps.
+            prediction, state = self.predict_next_frames(frames[-1][:, None], pb, state,
+                                                         return_state=True)
+            frames.append(ops.convert_to_numpy(prediction)[:, 0])
+        return np.stack(frames, axis=1)
+
+    def recognize(self, landmarks, steps=200, learning_rate=0.9, optimizer="sgd"):
+        """Recognition mode (Section 2.3.3): fits fresh PB vectors to new sequences, weights frozen.
+
+        PB vectors start at zero (Section 2.3.6) and follow Eq. 1–2: gradient steps on the
+        time-averaged next-frame squared error of each sequence. Backend-agnostic: a
+        throw-away Keras model holds the new PB vectors and trains them with
+        `train_on_batch` while every layer of this network is set non-trainable (restored
+        afterwards), so no weight of this model changes.
+
+        Args:
+            landmarks: array `(batch, frames, input_dim)`, frames ≥ 2.
+            steps: int. Gradient steps. Defaults to `200`.
+            learning_rate: float. PB learning rate (Section 2.3.6: 0.9 with SGD). Defaults to
+                `0.9`.
+            optimizer: str. "sgd" (the paper) or "adam". Defaults to `"sgd"`.
+
+        Returns:
+            NumPy `(batch, pb_dim)` PB vectors.
+        """
+        landmarks = np.asarray(landmarks, "float32")
+        if landmarks.ndim != 3 or landmarks.shape[-1] != self.input_dim or landmarks.shape[1] < 2:
+            raise ValueError(f"landmarks must be (batch, frames >= 2, {self.input_dim}). "
+                             f"Received: landmarks.shape={landmarks.shape}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
+        optimizers = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}
+        if optimizer not in optimizers:
+            raise ValueError(f"optimizer must be one of {tuple(optimizers)}. "
+                             f"Received: optimizer={optimizer!r}")
+        batch = len(landmarks)
+        recognizer = _PBRecognizer(self, batch)
+        inputs = {"landmarks": landmarks[:, :-1], "sequence_index": np.arange(batch)}
+        layers = (self, self.parametric_bias, self.lstm, self.lstm.cell, self.readout)
+        trainable = [layer.trainable for layer in layers]
+        self.trainable = False  # freezes every sub-layer (Section 2.3.2: no weight changes)
+        try:
+            recognizer.compile(optimizer=optimizers[optimizer](learning_rate=learning_rate),
+                               loss=_SequenceMeanSquaredError())
+            for _ in range(steps):
+                recognizer.train_on_batch(inputs, landmarks[:, 1:])
+        finally:
+            # Restored layer by layer (outer first), keeping any layer the user had frozen.
+            for layer, was_trainable in zip(layers, trainable):
+                layer.trainable = was_trainable
+        return ops.convert_to_numpy(recognizer.pb.embeddings)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_sequences=self.num_sequences, input_dim=self.input_dim,
+                      pb_dim=self.pb_dim, units=self.units,
+                      pb_gradient_scale=self.pb_gradient_scale)
+        return config
