@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 
 from kerasfer.models.i3d_vgg16 import VGG16_FC_UNITS
+from kerasfer.models.i3d_vgg16 import check_positive_int
+from kerasfer.models.i3d_vgg16 import check_vgg16_arguments
 from kerasfer.models.i3d_vgg16 import vgg16_2d
 from kerasfer.models.registry import register_model
 from kerasfer.models.temporal_pooling_head import POOLINGS
@@ -74,26 +76,18 @@ def cnn_bilstm(num_classes, backbone="vgg16", input_size=224, width_multiplier=1
     >>> model(np.zeros((2, 64, 32))).shape
     (2, 7)
     """
-    _check_positive_int(num_classes, "num_classes")
-    _check_positive_int(lstm_units, "lstm_units")
+    check_vgg16_arguments(num_classes, input_size, width_multiplier, dropout_rate)
+    check_positive_int(lstm_units, "lstm_units")
     if fc_units is not None:
-        _check_positive_int(fc_units, "fc_units")
+        check_positive_int(fc_units, "fc_units")
     if backbone not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}. Received: backbone={backbone!r}")
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-        raise ValueError("input_size must be an int ≥ 32 (five 2×2 poolings). "
-                         f"Received: input_size={input_size!r}")
-    if not isinstance(width_multiplier, (int, float)) or not 0 < width_multiplier <= 1:
-        raise ValueError("width_multiplier must be in (0, 1]. "
-                         f"Received: width_multiplier={width_multiplier!r}")
-    if not isinstance(dropout_rate, (int, float)) or not 0 <= dropout_rate < 1:
-        raise ValueError(f"dropout_rate must be in [0, 1). Received: dropout_rate={dropout_rate!r}")
     if pooling not in ("last",) + POOLINGS:
         raise ValueError(f"pooling must be one of {('last',) + POOLINGS}. "
                          f"Received: pooling={pooling!r}")
     fc6_units = max(1, round(VGG16_FC_UNITS * width_multiplier))
     if feature_dim is not None:
-        _check_positive_int(feature_dim, "feature_dim")
+        check_positive_int(feature_dim, "feature_dim")
         if backbone is not None and feature_dim != fc6_units:
             raise ValueError(f"feature_dim must be None or the fc6 width {fc6_units} with "
                              f"backbone={backbone!r}. Received: feature_dim={feature_dim!r}")
@@ -143,7 +137,3 @@ def apply_bilstm_classifier(x, num_classes, lstm_units=1024, dropout_rate=0.85, 
         x = keras.layers.Dropout(dropout_rate, name=f"{prefix}fc_dropout")(x)
     return keras.layers.Dense(num_classes, name=f"{prefix}scores")(x)
 
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")

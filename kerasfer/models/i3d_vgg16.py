@@ -63,16 +63,8 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
     >>> model(np.zeros((2, 8, 32, 32, 3))).shape
     (2, 7)
     """
-    _check_positive_int(num_classes, "num_classes")
-    _check_positive_int(head_units, "head_units")
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-        raise ValueError("input_size must be an int ≥ 32 (five 2×2 poolings). "
-                         f"Received: input_size={input_size!r}")
-    if not isinstance(width_multiplier, (int, float)) or not 0 < width_multiplier <= 1:
-        raise ValueError("width_multiplier must be in (0, 1]. "
-                         f"Received: width_multiplier={width_multiplier!r}")
-    if not 0 <= dropout_rate < 1:
-        raise ValueError(f"dropout_rate must be in [0, 1). Received: dropout_rate={dropout_rate!r}")
+    check_positive_int(head_units, "head_units")
+    check_vgg16_arguments(num_classes, input_size, width_multiplier, dropout_rate)
     vgg = vgg16_2d(input_size, width_multiplier, weights)
     features_2d = keras.Model(vgg.input, vgg.get_layer("fc2").output, name="vgg16_fc7")
     backbone = inflate(features_2d, time_kernel=time_kernel, initialization=initialization,
@@ -131,6 +123,22 @@ def vgg16_2d(input_size=224, width_multiplier=1.0, weights=None):
     return model
 
 
-def _check_positive_int(value, name):
+def check_vgg16_arguments(num_classes, input_size, width_multiplier, dropout_rate):
+    """Validates the arguments shared by the VGG16-based models (raises `ValueError`)."""
+    check_positive_int(num_classes, "num_classes")
+    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
+        raise ValueError("input_size must be an int ≥ 32 (five 2×2 poolings). "
+                         f"Received: input_size={input_size!r}")
+    if (isinstance(width_multiplier, bool) or not isinstance(width_multiplier, (int, float))
+            or not 0 < width_multiplier <= 1):
+        raise ValueError("width_multiplier must be in (0, 1]. "
+                         f"Received: width_multiplier={width_multiplier!r}")
+    if (isinstance(dropout_rate, bool) or not isinstance(dropout_rate, (int, float))
+            or not 0 <= dropout_rate < 1):
+        raise ValueError(f"dropout_rate must be in [0, 1). Received: dropout_rate={dropout_rate!r}")
+
+
+def check_positive_int(value, name):
+    """Raises `ValueError` unless `value` is an int ≥ 1 (bools rejected)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")

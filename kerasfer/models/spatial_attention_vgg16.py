@@ -6,6 +6,7 @@ import keras
 
 from kerasfer.layers.joint_softmax_pooling import JointSoftmaxPooling
 from kerasfer.layers.multi_head_spatial_attention import MultiHeadSpatialAttention
+from kerasfer.models.i3d_vgg16 import check_vgg16_arguments
 from kerasfer.models.i3d_vgg16 import vgg16_2d
 from kerasfer.models.inflation import inflate
 from kerasfer.models.registry import register_model
@@ -78,17 +79,7 @@ def spatial_attention_vgg16(num_classes, input_size=224, width_multiplier=1.0, w
     >>> model(np.zeros((2, 16, 32, 32, 3))).shape
     (2, 7)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError("num_classes must be a positive int. "
-                         f"Received: num_classes={num_classes!r}")
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-        raise ValueError("input_size must be an int ≥ 32 (as for keras.applications.VGG16). "
-                         f"Received: input_size={input_size!r}")
-    if not isinstance(width_multiplier, (int, float)) or not 0 < width_multiplier <= 1:
-        raise ValueError("width_multiplier must be in (0, 1]. "
-                         f"Received: width_multiplier={width_multiplier!r}")
-    if not isinstance(dropout_rate, (int, float)) or not 0 <= dropout_rate < 1:
-        raise ValueError(f"dropout_rate must be in [0, 1). Received: dropout_rate={dropout_rate!r}")
+    check_vgg16_arguments(num_classes, input_size, width_multiplier, dropout_rate)
     if pooling not in ("joint_softmax",) + POOLINGS:
         raise ValueError(f"pooling must be one of {('joint_softmax',) + POOLINGS}. "
                          f"Received: pooling={pooling!r}")
