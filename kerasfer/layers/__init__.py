@@ -3,13 +3,16 @@ from kerasfer.layers.adaptive_softmax_pooling import AdaptiveSoftmaxPooling
 from kerasfer.layers.channel_zero_padding import ChannelZeroPadding
 from kerasfer.layers.compact_bilinear_pooling import CompactBilinearPooling
 from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
+from kerasfer.layers.frame_grids import FrameGrids
 from kerasfer.layers.global_spatial_pooling import GlobalSpatialPooling
 from kerasfer.layers.joint_softmax_pooling import JointSoftmaxPooling
 from kerasfer.layers.multi_head_spatial_attention import MultiHeadSpatialAttention
 from kerasfer.layers.net_vlad import NetVLAD
+from kerasfer.layers.sliding_windows import SlidingWindows
 from kerasfer.layers.softmax_pooling import SoftmaxPooling
 from kerasfer.layers.temporal_average_pooling import TemporalAveragePooling
 from kerasfer.layers.temporal_max_pooling import TemporalMaxPooling
 from kerasfer.layers.temporal_padding import TemporalPadding
 from kerasfer.layers.temporal_pooling import TemporalPooling
+from kerasfer.layers.unfold_batch import UnfoldBatch
 from kerasfer.layers.windowed_softmax_pooling import WindowedSoftmaxPooling

@@ -13,4 +13,5 @@ from kerasfer.models.cnn_bilstm import cnn_bilstm
 from kerasfer.models.inflation import inflate
 from kerasfer.models.lstm_parametric_bias import LSTMParametricBias
 from kerasfer.models.lstm_pb_classifier import fit_pb_classifier
+from kerasfer.models.relaxed_aggregation import relaxed_aggregation
 from kerasfer.models.spatial_attention_vgg16 import spatial_attention_vgg16

@@ -5,10 +5,13 @@ video descriptors that a linear SVM classifies (`kerasfer.evaluation.relaxed_agg
 """
 
 import keras
-from keras import ops
 
 from kerasfer.layers.compact_bilinear_pooling import CompactBilinearPooling
+from kerasfer.layers.frame_grids import FrameGrids
 from kerasfer.layers.net_vlad import NetVLAD
+from kerasfer.layers.sliding_windows import SlidingWindows
+from kerasfer.layers.unfold_batch import UnfoldBatch
+from kerasfer.models.i3d_vgg16 import check_positive_int
 
 AGGREGATIONS = ("cbp_rnn_cbp", "cbp_rnn_netvlad", "cbp", "netvlad", "average")
 PAPER_FRAMES_PER_GRID = 3  # T (Section 5)
@@ -86,9 +89,9 @@ def relaxed_aggregation(input_shape=(None, 6, 6, 512), aggregation="cbp_rnn_cbp"
                          (grids_per_interval, "grids_per_interval"), (grid_dim, "grid_dim"),
                          (rnn_units, "rnn_units"), (output_dim, "output_dim"),
                          (num_clusters, "num_clusters")):
-        _check_positive_int(value, label)
+        check_positive_int(value, label)
     if num_classes is not None:
-        _check_positive_int(num_classes, "num_classes")
+        check_positive_int(num_classes, "num_classes")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be None or a non-negative int. Received: seed={seed!r}")
     uses_rnn = aggregation.startswith("cbp_rnn")
@@ -144,64 +147,3 @@ def apply_video_pooling(x, pooling, output_dim, num_clusters, seed, prefix):
         return CompactBilinearPooling(output_dim, seed=seed, name=f"{prefix}_cbp")(x)
     x = NetVLAD(num_clusters, name=f"{prefix}_netvlad")(x)
     return keras.layers.Dense(output_dim, use_bias=False, name=f"{prefix}_projection")(x)
-
-
-@keras.saving.register_keras_serializable(package="kerasfer")
-class FrameGrids(keras.layers.Layer):
-    """`(batch, frames, ...)` → `(batch · (frames // T), T, ...)`; drops `frames mod T` frames."""
-
-    def __init__(self, frames_per_grid, **kwargs):
-        super().__init__(**kwargs)
-        _check_positive_int(frames_per_grid, "frames_per_grid")
-        self.frames_per_grid = frames_per_grid
-
-    def call(self, inputs):
-        shape = ops.shape(inputs)
-        grids = shape[1] // self.frames_per_grid
-        inputs = inputs[:, :grids * self.frames_per_grid]
-        return ops.reshape(inputs, (-1, self.frames_per_grid, *shape[2:]))
-
-    def compute_output_shape(self, input_shape):
-        return (None, self.frames_per_grid, *input_shape[2:])
-
-    def get_config(self):
-        return {**super().get_config(), "frames_per_grid": self.frames_per_grid}
-
-
-@keras.saving.register_keras_serializable(package="kerasfer")
-class SlidingWindows(keras.layers.Layer):
-    """`(batch, steps, d)` → `(batch · (steps − K + 1), K, d)`: every K consecutive steps."""
-
-    def __init__(self, window, **kwargs):
-        super().__init__(**kwargs)
-        _check_positive_int(window, "window")
-        self.window = window
-
-    def call(self, inputs):
-        count = ops.shape(inputs)[1] - self.window + 1
-        windows = ops.stack([inputs[:, k:k + count] for k in range(self.window)], axis=2)
-        return ops.reshape(windows, (-1, self.window, ops.shape(inputs)[-1]))
-
-    def compute_output_shape(self, input_shape):
-        return (None, self.window, input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "window": self.window}
-
-
-@keras.saving.register_keras_serializable(package="kerasfer")
-class UnfoldBatch(keras.layers.Layer):
-    """`[(batch · n, ...), reference (batch, ...)]` → `(batch, n, ...)`."""
-
-    def call(self, inputs):
-        values, reference = inputs
-        return ops.reshape(values, (ops.shape(reference)[0], -1, *ops.shape(values)[1:]))
-
-    def compute_output_shape(self, input_shape):
-        values, reference = input_shape
-        return (reference[0], None, *values[1:])
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
