@@ -49,6 +49,7 @@ class DataConfig:
 
     dir: str = ""
     clip_length: int = 16
+    duration: str = "clip"
     image_size: int = 32
     normalization: str = "unit"
     grayscale: bool = False
@@ -143,6 +144,7 @@ class ExperimentConfig:
 
 CHOICES = {
     "data.normalization": ("imagenet", "minus_one_one", "unit"),
+    "data.duration": ("clip", "resize", "random_segments"),
     "data.split": ("stratified", "dataset", "given", "loso", "kfold"),
     "train.optimizer": ("sgd", "adam", "adamw"),
     "train.schedule": ("constant", "step", "cosine_restarts"),
@@ -330,6 +332,12 @@ def validate(config):
     for key, ok, want in checks:
         if not ok:
             raise ConfigError(key, f"invalid value {_get(config, key)!r}", f"{key} must be {want}")
+    if config.data.duration != "clip" and config.sampler.kind != "uniform":
+        # Resized and random-segment clips span the whole video: there is no clip start for
+        # a sampler to plan, so its score table would learn nothing.
+        raise ConfigError("sampler.kind", f"{config.sampler.kind!r} plans clip starts, which "
+                          f"data.duration={config.data.duration!r} does not use",
+                          "set sampler.kind=uniform, or data.duration=clip")
     return config
 
 

@@ -68,8 +68,10 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
         image_size: int. Output side. Defaults to 112.
         grayscale: bool. Decode to one channel. Defaults to False.
         short_video: str. `"loop"` or `"repeat_last"` for videos shorter than the clip.
-        duration: str. `"clip"` (extraction) or `"resize"` (whole video resampled to F
-            frames; Table 2.3). Defaults to `"clip"`.
+        duration: str. `"clip"` (extraction), `"resize"` (whole video resampled to F
+            frames; Table 2.3) or `"random_segments"` (one random frame in each of F equal
+            segments, new every epoch; seed 001's "16 random frames"), see
+            `clip_frame_indices`. Defaults to `"clip"`.
         frame_stride: int. Step between clip frames. Defaults to 1.
         target_fps: float or None. Per-video stride `round(fps / target_fps)` instead.
         seed: int. Seed of starts, augmentation and shuffling. Defaults to 0.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 SHORT_VIDEO_MODES = ("loop", "repeat_last")
-DURATION_MODES = ("clip", "resize")
+DURATION_MODES = ("clip", "resize", "random_segments")
 
 # Stateless-random sub-streams of one clip, so that each random decision has its own key.
 START_STREAM = 1
@@ -43,13 +43,19 @@ def clip_frame_indices(length, start, clip_length, frame_stride=1, short_video="
     resampled to F frames at the centres of F equal segments, `⌊(k + ½) · L / F⌋`; the
     start is then 0 and the plan is not used.
 
+    Random segments (`duration="random_segments"`, seed 001 Section 4.2: "16 random frames"
+    of each video; the segment-based sampling of TSN, Wang et al. 2016): one frame drawn
+    uniformly inside each of the F equal segments, `⌊(k + u_k) · L / F⌋`, `u_k ~ U[0, 1)`
+    from `seed` — sorted, spread over the whole video, different every epoch. Without a
+    seed it is the temporal resize above (the segment centres). The plan is not used.
+
     Args:
         length: int32 scalar tensor. Number of frames L of the video.
         start: int32 scalar tensor. Planned start, or -1 for a uniform random start.
         clip_length: int. Frames per clip F.
         frame_stride: int or int32 scalar tensor. Step s between clip frames. Defaults to 1.
         short_video: str. `"loop"` or `"repeat_last"`. Defaults to `"loop"`.
-        duration: str. `"clip"` or `"resize"`. Defaults to `"clip"`.
+        duration: str. `"clip"`, `"resize"` or `"random_segments"`. Defaults to `"clip"`.
         seed: int64 `(2,)` tensor or None. Stateless seed for random starts.
 
     Returns:
@@ -71,10 +77,14 @@ def clip_frame_indices(length, start, clip_length, frame_stride=1, short_video="
                          f"Received: duration={duration!r}")
     length = tf.maximum(tf.cast(length, tf.int32), 1)
     steps = tf.range(clip_length, dtype=tf.int32)
-    if duration == "resize":
-        centres = (tf.cast(steps, tf.float32) + 0.5) * tf.cast(length, tf.float32) / clip_length
-        indices = tf.minimum(tf.cast(tf.floor(centres), tf.int32), length - 1)
-        return indices, tf.constant(0, tf.int32)
+    if duration in ("resize", "random_segments"):
+        if duration == "resize" or seed is None:
+            offsets = tf.fill([clip_length], 0.5)
+        else:
+            offsets = tf.random.stateless_uniform([clip_length], sub_seed(seed, START_STREAM))
+        positions = (tf.cast(steps, tf.float32) + offsets) * tf.cast(length, tf.float32)
+        indices = tf.cast(tf.floor(positions / clip_length), tf.int32)
+        return tf.clip_by_value(indices, 0, length - 1), tf.constant(0, tf.int32)
 
     frame_stride = tf.maximum(tf.cast(frame_stride, tf.int32), 1)
     span = (clip_length - 1) * frame_stride + 1

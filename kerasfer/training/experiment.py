@@ -239,7 +239,8 @@ class Experiment:
         self.validation_records = self.index.select(ids=self.splits["validation"])
         self.sampler = build_sampler(config, self.train_records, self.index)
         data = config.data
-        common = dict(clip_length=data.clip_length, batch_size=data.batch_size,
+        common = dict(clip_length=data.clip_length, duration=data.duration,
+                      batch_size=data.batch_size,
                       normalization=data.normalization, image_size=data.image_size,
                       grayscale=data.grayscale, cache="memory" if data.cache else None)
         self.plan = ClipPlan(len(self.train_records))

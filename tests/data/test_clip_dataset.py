@@ -110,6 +110,28 @@ def test_temporal_resize(index):
         check_content(clips[video], video)
 
 
+def test_random_segments_one_random_frame_per_segment_new_each_epoch(index):
+    dataset = make(index, duration="random_segments", augment=False, shuffle=False)
+    epochs = [clips_of(dataset) for _ in range(2)]
+    changed = 0
+    for video, length in enumerate(LENGTHS):
+        lower = np.floor(np.arange(F) * length / F).astype(int)
+        upper = np.minimum(np.floor((np.arange(F) + 1) * length / F).astype(int), length - 1)
+        for clips in epochs:
+            indices = clips[video]["frame_index"]
+            # Segment k = [k·L/F, (k+1)·L/F): every frame inside its own segment, in order.
+            assert np.all(indices >= lower) and np.all(indices <= upper), (video, indices)
+            assert np.all(np.diff(indices) >= 0) and clips[video]["start"] == 0
+            check_content(clips[video], video)
+        changed += not np.array_equal(epochs[0][video]["frame_index"],
+                                      epochs[1][video]["frame_index"])
+    assert changed >= 4  # a new draw every epoch (videos shorter than F may repeat frames)
+    again = clips_of(make(index, duration="random_segments", augment=False, shuffle=False))
+    for video in range(len(LENGTHS)):  # same seed, same epoch → same frames
+        np.testing.assert_array_equal(again[video]["frame_index"],
+                                      epochs[0][video]["frame_index"])
+
+
 def test_frame_stride(index):
     plan = ClipPlan(len(LENGTHS))
     plan.assign(np.array([2, 0, 29, 0, 0, 1]))

@@ -58,6 +58,11 @@ def test_clip_indices_eager_and_in_map():
         lambda length, s: clip_frame_indices(length, s, 4, 2, seed=clip_seed(0, 0, 1)))
     indices, start = next(iter(mapped))
     assert 0 <= int(start) <= 3 and list(indices.numpy()) == list(int(start) + 2 * np.arange(4))
+    indices, start = clip_frame_indices(tf.constant(40), tf.constant(7), 4,
+                                        duration="random_segments", seed=clip_seed(0, 0, 1))
+    assert int(start) == 0 and all(10 * k <= i < 10 * (k + 1) for k, i in enumerate(indices))
+    centres, _ = clip_frame_indices(tf.constant(40), tf.constant(7), 4, duration="random_segments")
+    assert list(centres.numpy()) == [5, 15, 25, 35]  # no seed: the segment centres
     with pytest.raises(ValueError, match="duration"):
         clip_frame_indices(tf.constant(5), tf.constant(0), 4, duration="stretch")
 

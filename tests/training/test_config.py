@@ -75,6 +75,15 @@ def test_yaml_unknown_key_and_range_errors(tmp_path):
         load_config(str(tmp_path / "missing.yaml"))
 
 
+def test_whole_video_durations_need_the_uniform_sampler():
+    config = load_config(None, ["data.duration=random_segments", "sampler.kind=uniform"])
+    assert config.data.duration == "random_segments"
+    with pytest.raises(ConfigError, match="set sampler.kind=uniform"):
+        load_config(None, ["data.duration=random_segments"])
+    with pytest.raises(ConfigError, match="data.duration"):
+        load_config(None, ["data.duration=stretch", "sampler.kind=uniform"])
+
+
 def test_saved_config_round_trips(tmp_path):
     config = load_config(None, ["train.epochs=7", "model.kwargs.width_multiplier=0.25"])
     path = tmp_path / "run" / "config.yaml"
