@@ -13,6 +13,7 @@ import tensorflow as tf
 import keras
 
 from kerasfer.layers.attention_mask import AttentionMask
+from kerasfer.layers.spatial_transformer import SpatialTransformer
 from kerasfer.layers.spatio_temporal_self_attention import SpatioTemporalSelfAttention
 
 SHAPE = (2, 4, 3, 5, 6)
@@ -187,6 +188,7 @@ JAX_SCRIPT = textwrap.dedent("""
     assert keras.backend.backend() == "jax", keras.backend.backend()
     import jax
     import kerasfer.layers.attention_mask
+    import kerasfer.layers.spatial_transformer
     import kerasfer.layers.spatio_temporal_self_attention
 
     directory = sys.argv[1]
@@ -210,12 +212,15 @@ JAX_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_attention_layers_run_on_jax(tmp_path):
+def test_attention_and_transformer_layers_run_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same outputs, nonzero finite gradients.
     keras.utils.set_random_seed(0)
     inputs = keras.Input((None, 3, 5, 6))
+    transformers = [SpatialTransformer(dimensions=d, localization_units=4)
+                    for d in ("spatial", "spatiotemporal")]
+    x = transformers[1](transformers[0](inputs))
     x = AttentionMask(hidden_units=4, normalization="softmax", context="multiplicative",
-                      output_initializer="glorot_uniform")(inputs)
+                      output_initializer="glorot_uniform")(x)
     x = AttentionMask(hidden_units=4, dimensions="temporal",
                       output_initializer="glorot_uniform")(x)
     x = SpatioTemporalSelfAttention(num_heads=2, key_dim=3, dimensions="temporal",
@@ -225,6 +230,8 @@ def test_attention_layers_run_on_jax(tmp_path):
     x = SpatioTemporalSelfAttention(num_heads=2, key_dim=3, mode="single_query",
                                     output_initializer="glorot_uniform")(x)
     model = keras.Model(inputs, x)
+    for seed, transformer in enumerate(transformers):  # leave the identity initialisation
+        randomize_weights(transformer, seed=seed)
     features = random_features()
     model.save(tmp_path / "attention.keras")
     np.save(tmp_path / "inputs.npy", features)
