@@ -314,7 +314,8 @@ class Experiment:
         write_dir = self._write_dir()
         log_dir = os.path.join(write_dir, "logs")
         count = min(self.config.sampler.num_map_videos, len(self.train_records))
-        self.sampler_callback = ClipSamplerCallback(self.sampler, self.plan)
+        self.sampler_callback = ClipSamplerCallback(
+            self.sampler, self.plan, check_starts=self.config.data.duration == "clip")
         self.checkpoint = RunCheckpoint(write_dir, self.network, self.sampler,
                                         monitor=self.config.train.monitor,
                                         patience=self.config.train.early_stopping_patience)

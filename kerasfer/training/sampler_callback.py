@@ -30,13 +30,17 @@ class ClipSamplerCallback(keras.callbacks.Callback):
             dataset is fed some other way.
         strict: bool. Raise `TrainingError` when a video was not trained on exactly once at
             its planned start. Defaults to True.
+        check_starts: bool. With `strict`, also require the planned starts; False for
+            whole-video clips (`duration="resize"` or `"random_segments"`), which have no
+            start to plan. Defaults to True.
     """
 
-    def __init__(self, sampler, clip_plan=None, strict=True):
+    def __init__(self, sampler, clip_plan=None, strict=True, check_starts=True):
         super().__init__()
         self.sampler = sampler
         self.clip_plan = clip_plan
         self.strict = bool(strict)
+        self.check_starts = bool(check_starts)
         self.planned = None
         self.last_scores = None
 
@@ -59,7 +63,7 @@ class ClipSamplerCallback(keras.callbacks.Callback):
                                 f"{missing} zero times and {repeated} more than once",
                                 "the training dataset must yield every planned video exactly "
                                 "once per epoch (no repeat(), no drop_remainder)")
-        if self.strict and not np.array_equal(starts, self.planned):
+        if self.strict and self.check_starts and not np.array_equal(starts, self.planned):
             wrong = np.flatnonzero(starts != self.planned)[:5].tolist()
             raise TrainingError("training dataset", f"epoch {epoch} trained videos {wrong} at "
                                 "other starts than planned",

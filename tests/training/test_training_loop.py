@@ -143,3 +143,16 @@ def test_early_stopping_after_patience_epochs_without_improvement(tiny_config):
     again = Experiment(config).setup()
     again.checkpoint.restore(again.scoring_model)
     assert again.checkpoint.finished(6)
+
+
+def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(tiny_config):
+    # Whole-video clips have no start to plan: the callback still checks that every video is
+    # trained on once per epoch, but not against planned starts (all clips start at 0).
+    config = tiny_config(epochs=2, **{"data.duration": "random_segments",
+                                      "sampler.kind": "uniform"})
+    experiment = Experiment(config).setup()
+    experiment.fit()
+    callback = experiment.sampler_callback
+    assert not callback.check_starts
+    assert np.all(callback.last_starts == 0)
+    assert [h["epoch"] for h in experiment.checkpoint.history] == [0, 1]
