@@ -1,5 +1,6 @@
 """kerasfer.layers."""
 from kerasfer.layers.adaptive_softmax_pooling import AdaptiveSoftmaxPooling
+from kerasfer.layers.attention_mask import AttentionMask
 from kerasfer.layers.channel_zero_padding import ChannelZeroPadding
 from kerasfer.layers.compact_bilinear_pooling import CompactBilinearPooling
 from kerasfer.layers.depthwise_conv3d import DepthwiseConv3D
@@ -10,6 +11,8 @@ from kerasfer.layers.multi_head_spatial_attention import MultiHeadSpatialAttenti
 from kerasfer.layers.net_vlad import NetVLAD
 from kerasfer.layers.sliding_windows import SlidingWindows
 from kerasfer.layers.softmax_pooling import SoftmaxPooling
+from kerasfer.layers.spatial_transformer import SpatialTransformer
+from kerasfer.layers.spatio_temporal_self_attention import SpatioTemporalSelfAttention
 from kerasfer.layers.temporal_average_pooling import TemporalAveragePooling
 from kerasfer.layers.temporal_max_pooling import TemporalMaxPooling
 from kerasfer.layers.temporal_padding import TemporalPadding
