@@ -1,9 +1,6 @@
 """CompactBilinearPooling: naive Tensor Sketch, <x, y>² estimator, normalisation, JAX."""
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -14,6 +11,8 @@ import keras
 
 from kerasfer.layers import CompactBilinearPooling
 from kerasfer.layers import NetVLAD
+
+from jax_subprocess import assert_runs_on_jax
 
 
 def random_features(shape, seed=0):
@@ -218,11 +217,4 @@ def test_cbp_and_net_vlad_run_on_jax(tmp_path):
     model.save(tmp_path / "model.keras")
     np.save(tmp_path / "features.npy", features)
     np.save(tmp_path / "outputs.npy", np.asarray(model(features)))
-    script = tmp_path / "run_on_jax.py"
-    script.write_text(JAX_SCRIPT)
-    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-                       XLA_FLAGS="--xla_backend_optimization_level=0")
-    result = subprocess.run([sys.executable, str(script), str(tmp_path)], env=environment,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout
+    assert_runs_on_jax(JAX_SCRIPT, tmp_path)

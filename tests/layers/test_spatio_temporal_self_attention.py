@@ -1,9 +1,6 @@
 """SpatioTemporalSelfAttention (thesis seed 004 Eq. 4.6–4.7, Fig. 4.5): reference, symmetry."""
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -15,6 +12,8 @@ import keras
 from kerasfer.layers.attention_mask import AttentionMask
 from kerasfer.layers.spatial_transformer import SpatialTransformer
 from kerasfer.layers.spatio_temporal_self_attention import SpatioTemporalSelfAttention
+
+from jax_subprocess import assert_runs_on_jax
 
 SHAPE = (2, 4, 3, 5, 6)
 DIMENSIONS = ("spatiotemporal", "spatial", "temporal")
@@ -236,11 +235,4 @@ def test_attention_and_transformer_layers_run_on_jax(tmp_path):
     model.save(tmp_path / "attention.keras")
     np.save(tmp_path / "inputs.npy", features)
     np.save(tmp_path / "outputs.npy", np.asarray(model(features)))
-    script = tmp_path / "run_on_jax.py"
-    script.write_text(JAX_SCRIPT)
-    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-                       XLA_FLAGS="--xla_backend_optimization_level=0")
-    result = subprocess.run([sys.executable, str(script), str(tmp_path)], env=environment,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout
+    assert_runs_on_jax(JAX_SCRIPT, tmp_path)

@@ -5,9 +5,6 @@ automatically, each built from its spec's `tiny_kwargs` / `tiny_input_shape`.
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -20,6 +17,8 @@ import kerasfer.models
 from kerasfer.models import get_model
 from kerasfer.models import list_models
 from kerasfer.models import model_spec
+
+from jax_subprocess import assert_runs_on_jax
 
 NUM_CLASSES = 3
 BATCH = 2
@@ -151,13 +150,4 @@ def test_models_and_pooling_layers_run_on_jax(tmp_path):
         model.save(tmp_path / f"{name}.keras")
         np.save(tmp_path / f"{name}_inputs.npy", inputs)
         np.save(tmp_path / f"{name}_logits.npy", np.asarray(model(inputs, training=False)))
-    script = tmp_path / "run_on_jax.py"
-    script.write_text(JAX_SCRIPT)
-    # XLA's optimisation passes dominate on CPU (one compilation per weight initializer
-    # shape when the model is rebuilt): level 0 cuts the subprocess CPU time ~5×.
-    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-                       XLA_FLAGS="--xla_backend_optimization_level=0")
-    result = subprocess.run([sys.executable, str(script), str(tmp_path), *JAX_MODELS],
-                            env=environment, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout
+    assert_runs_on_jax(JAX_SCRIPT, tmp_path, *JAX_MODELS)

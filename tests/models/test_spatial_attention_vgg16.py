@@ -1,9 +1,6 @@
 """spatial_attention_vgg16 (seed 001): parameter count, frame scores, any T, fit step, JAX."""
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -17,6 +14,8 @@ from kerasfer.models import model_spec
 from kerasfer.models.i3d_vgg16 import VGG16_BLOCKS
 from kerasfer.models.i3d_vgg16 import vgg16_2d
 from kerasfer.models.spatial_attention_vgg16 import spatial_attention_vgg16
+
+from jax_subprocess import assert_runs_on_jax
 
 TINY = {"input_size": 32, "width_multiplier": 1 / 16, "attention_units": 8}
 
@@ -163,11 +162,4 @@ def test_runs_on_jax(tmp_path):
     model.save(tmp_path / "model.keras")
     np.save(tmp_path / "inputs.npy", inputs)
     np.save(tmp_path / "logits.npy", np.asarray(model(inputs, training=False)))
-    script = tmp_path / "run_on_jax.py"
-    script.write_text(JAX_SCRIPT)
-    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu",
-                       XLA_FLAGS="--xla_backend_optimization_level=0")
-    result = subprocess.run([sys.executable, str(script), str(tmp_path)], env=environment,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout
+    assert_runs_on_jax(JAX_SCRIPT, tmp_path)
