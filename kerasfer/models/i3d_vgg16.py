@@ -8,19 +8,23 @@ import keras
 
 from kerasfer.errors import ConfigError
 from kerasfer.errors import MissingAssetError
+from kerasfer.layers.attention_mask import AttentionMask
+from kerasfer.layers.spatio_temporal_self_attention import SpatioTemporalSelfAttention
 from kerasfer.models.inflation import inflate
 from kerasfer.models.registry import register_model
 from kerasfer.models.temporal_pooling_head import temporal_pooling_layer
 
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 VGG16_FC_UNITS = 4096
+ATTENTIONS = (None, "mask", "context_mask", "self_attention")
 
 
 @register_model("i3d_vgg16", tiny_kwargs={"width_multiplier": 1 / 16, "input_size": 32},
                 tiny_input_shape=(8, 32, 32, 3))
 def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, time_kernel=3,
               head_units=128, dropout_rate=0.5, pooling="average", pooling_temperature=1.0,
-              window_size=16, temporal_padding="zero", initialization="repeat"):
+              window_size=16, temporal_padding="zero", initialization="repeat",
+              attention=None, attention_kwargs=None):
     """i3D-VGG16 of the thesis: inflated VGG16, per-frame fc6/fc7 and a 1×1×1 conv head.
 
     Thesis (seed 004) Section 2.1.3 (Carreira & Zisserman 2017 inflation, Section 1.2.5):
@@ -51,6 +55,17 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
         window_size: int. F of windowed softmax pooling. Defaults to 16.
         temporal_padding: str. "zero" or "replicate", see `inflate`. Defaults to "zero".
         initialization: str. "repeat" or "center", see `inflate`. Defaults to "repeat".
+        attention: str or None. Thesis Chapter 4 (Section 4.5.1: "between the feature-
+            extraction layers and the classifier"): a layer named `attention` on the conv5
+            maps `(batch, frames, h, w, 512)` before the per-frame fc6 — `"mask"`
+            (`AttentionMask`, Eq. 4.10), `"context_mask"` (its multiplicative context mask,
+            Table 4.1's best) or `"self_attention"` (`SpatioTemporalSelfAttention`, Section
+            4.4). All start as the identity (zero-initialised outputs), so a pretrained
+            model starts from its own scores. The backbone is then two inflated models,
+            `i3d_vgg16_backbone` (convolutions) and `i3d_vgg16_fc` (fc6/fc7). None keeps
+            the plain model. Defaults to None.
+        attention_kwargs: dict or None. Extra arguments of the attention layer. Defaults
+            to None.
 
     Returns:
         A `keras.Model` from `(batch, frames, input_size, input_size, 3)` to
@@ -65,13 +80,26 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
     """
     check_positive_int(head_units, "head_units")
     check_vgg16_arguments(num_classes, input_size, width_multiplier, dropout_rate)
+    if attention not in ATTENTIONS:
+        raise ValueError(f"attention must be one of {ATTENTIONS}. "
+                         f"Received: attention={attention!r}")
     vgg = vgg16_2d(input_size, width_multiplier, weights)
-    features_2d = keras.Model(vgg.input, vgg.get_layer("fc2").output, name="vgg16_fc7")
-    backbone = inflate(features_2d, time_kernel=time_kernel, initialization=initialization,
-                       temporal_padding=temporal_padding, name="i3d_vgg16_backbone")
-
+    inflation = dict(time_kernel=time_kernel, initialization=initialization,
+                     temporal_padding=temporal_padding)
     clips = keras.Input((None, input_size, input_size, 3), name="clips")
-    features = backbone(clips)  # (batch, frames, 4096): fc7 of every frame
+    if attention is None:
+        features_2d = keras.Model(vgg.input, vgg.get_layer("fc2").output, name="vgg16_fc7")
+        backbone = inflate(features_2d, name="i3d_vgg16_backbone", **inflation)
+        features = backbone(clips)  # (batch, frames, 4096): fc7 of every frame
+    else:
+        conv_2d = keras.Model(vgg.input, vgg.get_layer("block5_pool").output, name="vgg16_conv")
+        conv5 = inflate(conv_2d, name="i3d_vgg16_backbone", **inflation)(clips)
+        conv5 = attention_layer(attention, attention_kwargs)(conv5)
+        # fc6 / fc7 reuse VGG's own layers (and weights) on the attended maps, per frame.
+        maps = keras.Input(conv_2d.output.shape[1:], name="conv5")
+        fc_2d = keras.Model(maps, vgg.get_layer("fc2")(vgg.get_layer("fc1")(
+            vgg.get_layer("flatten")(maps))), name="vgg16_fc6_fc7")
+        features = inflate(fc_2d, name="i3d_vgg16_fc", **inflation)(conv5)
     # Dense on (batch, frames, features) is the thesis' per-frame 1×1×1 convolution.
     x = keras.layers.Dropout(dropout_rate, name="head_dropout1")(features)
     x = keras.layers.Dense(head_units, activation="relu", name="head_conv1")(x)
@@ -80,6 +108,16 @@ def i3d_vgg16(num_classes, input_size=224, width_multiplier=1.0, weights=None, t
     pooling_layer = temporal_pooling_layer(pooling, pooling_temperature, window_size)
     outputs = frame_scores if pooling_layer is None else pooling_layer(frame_scores)
     return keras.Model(clips, outputs, name="i3d_vgg16")
+
+
+def attention_layer(attention, attention_kwargs=None):
+    """The thesis Chapter 4 layer named `attention` for `i3d_vgg16(attention=...)`."""
+    kwargs = dict(attention_kwargs or {})
+    if attention == "context_mask":
+        kwargs.setdefault("context", "multiplicative")
+    if attention in ("mask", "context_mask"):
+        return AttentionMask(name="attention", **kwargs)
+    return SpatioTemporalSelfAttention(name="attention", **kwargs)
 
 
 def vgg16_2d(input_size=224, width_multiplier=1.0, weights=None):

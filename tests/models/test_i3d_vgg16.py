@@ -70,3 +70,42 @@ def test_never_downloads_and_reports_missing_weights(tmp_path):
     missing = str(tmp_path / "nope.h5")
     with pytest.raises(MissingAssetError, match="nope.h5: VGG16 weights file not found"):
         i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights=missing)
+
+
+def _layers_by_name(model):
+    layers = {}
+    for layer in model.layers:
+        for inner in getattr(layer, "layers", [layer]):
+            layers[inner.name] = inner
+    return layers
+
+
+@pytest.mark.parametrize("attention", ["mask", "context_mask", "self_attention"])
+def test_attention_starts_as_the_plain_model(attention):
+    # Thesis 4.5.1: the module sits between the conv features and the classifier; with its
+    # zero-initialised output it is the identity, so with the plain model's weights the
+    # attention model scores every frame exactly like the plain model.
+    kwargs = dict(input_size=32, width_multiplier=1 / 16, pooling="none")
+    plain = i3d_vgg16(7, **kwargs)
+    model = i3d_vgg16(7, attention=attention, **kwargs)
+    assert model.get_layer("attention") is not None
+    source = _layers_by_name(plain)
+    copied = 0
+    for name, layer in _layers_by_name(model).items():
+        if layer.weights and name != "attention" and not hasattr(layer, "layers"):
+            layer.set_weights(source[name].get_weights())
+            copied += 1
+    assert copied == 13 + 2 + 2  # conv1_1 … conv5_3, fc1, fc2, head_conv1, frame_scores
+    clips = np.random.default_rng(0).normal(size=(2, 6, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(model(clips), plain(clips), atol=1e-5)
+    assert model.count_params() > plain.count_params()
+
+
+def test_attention_model_round_trips_and_rejects_unknown_attention(tmp_path):
+    model = i3d_vgg16(3, input_size=32, width_multiplier=1 / 16, attention="context_mask")
+    clips = np.random.default_rng(1).normal(size=(1, 5, 32, 32, 3)).astype("float32")
+    model.save(tmp_path / "attention.keras")
+    restored = keras.saving.load_model(tmp_path / "attention.keras")
+    np.testing.assert_allclose(restored(clips), model(clips), atol=1e-6)
+    with pytest.raises(ValueError, match="Received: attention='transformer'"):
+        i3d_vgg16(3, input_size=32, width_multiplier=1 / 16, attention="transformer")
