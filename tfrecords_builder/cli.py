@@ -12,6 +12,9 @@ import sys
 from kerasfer.errors import KerasferError
 from tfrecords_builder.face_options import DETECTORS
 from tfrecords_builder.face_options import FaceOptions
+from tfrecords_builder.sources.source_registry import SOURCE_KINDS
+from tfrecords_builder.sources.source_registry import make_source
+from tfrecords_builder.sources.source_registry import source_help
 
 logger = logging.getLogger("tfrecords_builder")
 
@@ -24,14 +27,7 @@ kerasfer.schema): decode with PyAV -> detect the face (dlib HOG by default) -> 6
 classes.json + failures.jsonl in --out.
 
 Sources (--source KIND:PATH):
-  csv:FILE       rows path,label[,subject][,split] (header optional; relative paths are
-                 resolved against the CSV's folder; a folder path = frame images)
-  folders:ROOT   ROOT/<Label>/*.<ext> (HMDB-51), or ROOT/<Split>/<Label>/*.<ext> (AFEW
-                 Train/ Val/; the split folder becomes the split)
-  unbc:ROOT      UNBC-McMaster: Images/<subject>/<sequence>/*.png, OPI sequence labels
-                 from Sequence_Labels/OPI, per-frame PSPI from Frame_Labels/PSPI
-  biovid:ROOT    BioVid Part A: video/<subject>/<subject>-<class>-<n>.mp4, classes BL1,
-                 PA1-PA4
+{sources}
 Video ids are paths relative to the source without extension.
 
 A rerun resumes: videos already in manifest.jsonl are skipped, failed ones are retried.
@@ -50,11 +46,12 @@ examples:
 def build_parser():
     """Returns the `argparse` parser (every option documented in `--help`)."""
     parser = argparse.ArgumentParser(
-        prog="python -m tfrecords_builder", description=DESCRIPTION, epilog=EXAMPLES,
+        prog="python -m tfrecords_builder", description=DESCRIPTION.format(sources=source_help()),
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     io = parser.add_argument_group("input and output")
     io.add_argument("--source", metavar="KIND:PATH",
-                    help="the videos and labels: csv:FILE, folders:ROOT, unbc:ROOT or biovid:ROOT")
+                    help="the videos and labels, KIND one of: " + ", ".join(SOURCE_KINDS))
     io.add_argument("--out", metavar="DIR", required=True,
                     help="output dataset directory (created; reruns resume into it)")
     io.add_argument("--demo", action="store_true",
@@ -103,6 +100,13 @@ def build_parser():
     frames.add_argument("--target-fps", type=float, default=_DEFAULTS["target_fps"], metavar="FPS",
                         help="resample to this frame rate on the real timestamps, before "
                              "--frame-stride (default: the source rate)")
+
+    audio = parser.add_argument_group("audio")
+    audio.add_argument("--audio-features", choices=("none", "egemaps"), default="none",
+                       help="egemaps: store the 88 eGeMAPSv02 functionals of each video's audio "
+                            "track (PyAV, 16 kHz mono; needs pip install opensmile) as "
+                            "audio/egemaps; videos without audio are kept with "
+                            "audio/present = 0 (default %(default)s)")
 
     job = parser.add_argument_group("job")
     job.add_argument("--workers", type=int, default=1, metavar="N",
@@ -162,6 +166,14 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _process_fn(audio_features):
+    if audio_features == "none":
+        return None
+    from tfrecords_builder.audio_video_processor import AudioVideoProcessor
+
+    return AudioVideoProcessor(audio_features)
+
+
 def _demo_source():
     from kerasfer.assets import sample_video_path
     from tfrecords_builder.sources.item_list import ItemList
@@ -191,14 +203,14 @@ def main(argv=None):
 
     from tfrecords_builder.build_job import BuildJob
     from tfrecords_builder.class_list import parse_classes_argument
-    from tfrecords_builder.sources.source_registry import make_source
 
     try:
         source = _demo_source() if args.demo else make_source(args.source)
         job = BuildJob(source, args.out, options, workers=args.workers,
                        videos_per_shard=args.videos_per_shard, overwrite=args.overwrite,
                        strict=args.strict, classes=parse_classes_argument(args.classes),
-                       progress=not args.no_progress)
+                       progress=not args.no_progress,
+                       process_fn=_process_fn(args.audio_features))
         logger.info("building %s -> %s", "demo video (carphone)" if args.demo else args.source,
                     job.out)
         summary = job.run()

@@ -9,12 +9,16 @@ from kerasfer.errors import LabelError
 from tfrecords_builder.sources._paths import is_video_file
 from tfrecords_builder.sources._paths import report
 from tfrecords_builder.sources._paths import visible_entries
+from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
 BIOVID_CLASSES = ("BL1", "PA1", "PA2", "PA3", "PA4")
 _NAME = re.compile(r"^(?P<subject>.+)-(?P<label>BL1|PA[1-4])-(?P<number>\d+)$")
 
 
+@register_source('biovid', usage='biovid:ROOT',
+                 help=('BioVid Part A: video/<subject>/<subject>-<class>-<n>.mp4, classes BL1,'
+                 ' PA1-PA4'))
 class BioVid:
     """Lists the videos of BioVid Heat Pain Database Part A (Werner et al., 2013).
 
@@ -35,7 +39,6 @@ class BioVid:
     ('071309_w_21', 'BL1')
     """
 
-    kind = "biovid"
     classes = BIOVID_CLASSES
 
     def __init__(self, root):

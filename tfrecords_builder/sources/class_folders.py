@@ -9,6 +9,7 @@ from tfrecords_builder.sources._paths import is_frame_folder
 from tfrecords_builder.sources._paths import is_video_file
 from tfrecords_builder.sources._paths import video_id
 from tfrecords_builder.sources._paths import visible_entries
+from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
 SPLIT_FOLDERS = ("train", "val", "valid", "validation", "test", "testing", "training")
@@ -20,6 +21,9 @@ def _split_name(folder):
     return name if name in SPLIT_FOLDERS else ""
 
 
+@register_source('folders', usage='folders:ROOT',
+                 help=('ROOT/<Label>/*.<ext> (HMDB-51), or ROOT/<Split>/<Label>/*.<ext> (AFEW '
+                 'Train/ Val/; the split folder becomes the split)'))
 class ClassFolders:
     """Lists videos stored one folder per class.
 
@@ -44,7 +48,6 @@ class ClassFolders:
     [('Train/Angry/000046280', 'Angry', 'train')]
     """
 
-    kind = "folders"
     classes = None
 
     def __init__(self, root):

@@ -8,11 +8,15 @@ import os
 from kerasfer.errors import LabelError
 from tfrecords_builder.sources._paths import report
 from tfrecords_builder.sources._paths import video_id
+from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
 COLUMNS = ("path", "label", "subject", "split")
 
 
+@register_source('csv', usage='csv:FILE',
+                 help=('rows path,label[,subject][,split] (header optional; relative paths are'
+                 " resolved against the CSV's folder; a folder path = frame images)"))
 class CsvSource:
     """Lists the videos of a CSV file with rows `path,label[,subject][,split]`.
 
@@ -33,7 +37,6 @@ class CsvSource:
     ('clips/001', 'happy')
     """
 
-    kind = "csv"
     # Class order when neither `--classes` nor an existing classes.json gives one.
     classes = None
 

@@ -8,6 +8,7 @@ from kerasfer.errors import LabelError
 from tfrecords_builder.sources._paths import image_files
 from tfrecords_builder.sources._paths import report
 from tfrecords_builder.sources._paths import visible_entries
+from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
 OPI_CLASSES = ("0", "1", "2", "3", "4", "5")
@@ -29,6 +30,9 @@ def _read_number(path):
                          "restore the file from the UNBC-McMaster archive") from exc
 
 
+@register_source('unbc', usage='unbc:ROOT',
+                 help=('UNBC-McMaster: Images/<subject>/<sequence>/*.png, OPI sequence labels '
+                 'from Sequence_Labels/OPI, per-frame PSPI from Frame_Labels/PSPI'))
 class UnbcMcMaster:
     """Lists the 200 sequences of the UNBC-McMaster Shoulder Pain archive (Lucey et al., 2011).
 
@@ -58,7 +62,6 @@ class UnbcMcMaster:
     ('042-ll042/ll042t1aaaff', '0', 241)
     """
 
-    kind = "unbc"
     classes = OPI_CLASSES
 
     def __init__(self, root, fps=None):
