@@ -150,7 +150,8 @@ def evaluate_run(run_dir, split=None, pooling_temperatures=None, out_dir=None, d
     return report
 
 
-def _summary(report):
+def format_summary(report):
+    """One line: split, number of videos, accuracy, UAR (and ROC-AUC / EER / MAP), γ_p."""
     metrics = report["metrics"]
     parts = [f"{report['split']}: {report['num_videos']} videos",
              f"accuracy {100 * metrics['accuracy']:.2f} %",
@@ -210,7 +211,7 @@ def aggregate_runs(run_dirs, split=None, pooling_temperatures=None, out_dir=None
         if report is None:
             report = evaluate_run(run_dir, run_split, gammas, data_dir=data_dir,
                                   positive_class=positive_class)
-        print(f"{run_dir}: {_summary(report)}")
+        print(f"{run_dir}: {format_summary(report)}")
         reports.append(report)
     aggregate = aggregate_reports(reports, names=[os.path.abspath(d) for d in run_dirs])
     parent = os.path.dirname(os.path.abspath(run_dirs[0]))
@@ -230,6 +231,19 @@ def aggregate_runs(run_dirs, split=None, pooling_temperatures=None, out_dir=None
         aggregate["pooled"] = pooled_report
     aggregate["out_dir"] = out_dir
     return aggregate
+
+
+def _own_metric_pipeline(run_dir):
+    """The run's pipeline when it computes its own metric (kerasfer.pipelines), else None."""
+    from kerasfer.config import load_config
+    from kerasfer.pipelines import get_pipeline
+
+    config_path = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_path):
+        return None  # evaluate_run reports the missing config
+    config = load_config(config_path)
+    pipeline = get_pipeline(config.pipeline)(config)
+    return None if pipeline.whole_video_evaluation else pipeline
 
 
 def _parser():
@@ -269,10 +283,14 @@ def main(argv=None):
         print(f"error: --pooling-temperature must be >= 0. Received: {gammas}", file=sys.stderr)
         return 2
     try:
-        if args.run:
+        pipeline = _own_metric_pipeline(args.run) if args.run else None
+        if pipeline is not None:
+            report = pipeline.evaluate(args.split, args.out, args.data_dir)
+            print(report["summary"])
+        elif args.run:
             report = evaluate_run(args.run, args.split, gammas, args.out, args.data_dir,
                                   args.positive_class, progress=sys.stderr.isatty())
-            print(_summary(report))
+            print(format_summary(report))
             print(f"report: {os.path.join(report['out_dir'], 'report.md')}")
         else:
             aggregate = aggregate_runs(args.runs, args.split, gammas, args.out, args.data_dir,
@@ -282,7 +300,7 @@ def main(argv=None):
             print(f"{aggregate['num_runs']} runs: accuracy {100 * accuracy.get('mean', 0):.2f} "
                   f"± {'n/a' if se is None else f'{100 * se:.2f}'} %")
             if "pooled" in aggregate:
-                print(f"all folds pooled: {_summary(aggregate['pooled'])} → "
+                print(f"all folds pooled: {format_summary(aggregate['pooled'])} → "
                       f"{os.path.join(aggregate['out_dir'], 'pooled', 'report.md')}")
             print(f"report: {os.path.join(aggregate['out_dir'], 'aggregate.md')}")
     except KerasferError as error:

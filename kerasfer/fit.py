@@ -2,19 +2,30 @@
 
 With no argument: generates synthetic localized-apex videos into a cache
 (`$KERASFER_CACHE` or `~/.cache/kerasfer/`), trains a tiny 3D ResNet-18 with the temporal
-stochastic softmax sampler (thesis Ch. 3) on the CPU, then evaluates whole videos and exports a
-SavedModel into the run directory. Rerun with the same `run_dir` to resume.
+stochastic softmax sampler (Ayral (2021) master's thesis, Ch. 3) on the CPU, then evaluates
+whole videos (`kerasfer.evaluate.evaluate_run`) and exports a SavedModel
+(`kerasfer.export`) into the run directory. Rerun with the same `run_dir` to resume.
+
+Exit codes: 0 on success; 2 for bad input (config, data), with one line naming the file, the
+cause and the fix; 1 when training finished but the evaluation or the export failed (the
+trained run is kept: rerun `python -m kerasfer.evaluate --run RUN` / `kerasfer.export`).
+
+Example:
+
+    python -m kerasfer.fit --config configs/cpu_tiny.yaml train.epochs=3 run_dir=runs/x
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
 from kerasfer.config import describe_keys, load_config
 from kerasfer.errors import KerasferError
+
+# Exit code when training finished but evaluation or export failed.
+AFTER_TRAINING_FAILED = 1
 
 
 def build_parser():
@@ -32,44 +43,79 @@ def build_parser():
     return parser
 
 
-def _run_cli(module_name, argv):
-    """Runs another kerasfer CLI (`main(argv)`) if it is installed; returns its exit code."""
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        print(f"{module_name} not available ({exc}); skipped")
-        return None
-    if not hasattr(module, "main"):
-        print(f"{module_name} has no main(); skipped")
-        return None
-    return module.main(argv)
+def export_run_dir(run_dir, out_dir, pooling_temperature):
+    """Exports `run_dir/best_model.keras` as a SavedModel with the run's settings.
+
+    Args:
+        run_dir: str. Run directory written by `kerasfer.fit`.
+        out_dir: str. SavedModel directory.
+        pooling_temperature: float. γ_p of Eq. 3.3 (Ayral (2021) thesis).
+
+    Returns:
+        str, `out_dir`. Raises on failure (`KerasferError`, `OSError`, `ValueError`).
+    """
+    from kerasfer.evaluate import load_run
+    from kerasfer.export import export_saved_model
+
+    run = load_run(run_dir)
+    data = run.config.data
+    return export_saved_model(run.model, out_dir, normalization=data.normalization,
+                              image_size=data.image_size, grayscale=data.grayscale,
+                              clip_length=data.clip_length,
+                              pooling_temperature=pooling_temperature,
+                              class_names=run.class_names,
+                              short_video=getattr(data, "short_video", "loop"))
 
 
 def after_training(config):
-    """Whole-video evaluation (`kerasfer.evaluate`) and SavedModel export (`kerasfer.export`)."""
-    run_dir = config.run_dir
+    """Whole-video evaluation, then SavedModel export, as configured in `config.eval`.
+
+    Returns:
+        list of str, one line per failed step (empty when everything succeeded).
+    """
+    from kerasfer.evaluate import evaluate_run, format_summary
+
+    run_dir, failures = config.run_dir, []
+    gamma = config.eval.pooling_temperature
     if config.eval.run_after_fit:
-        _run_cli("kerasfer.evaluate", ["--run", run_dir, "--split", config.eval.split,
-                                       "--pooling-temperature", str(config.eval.pooling_temperature)])
+        try:
+            report = evaluate_run(run_dir, config.eval.split, [gamma])
+            print(f"evaluation: {format_summary(report)}; report "
+                  f"{os.path.join(report['out_dir'], 'report.md')}")
+        except (KerasferError, OSError, ValueError) as exc:
+            failures.append(f"evaluation failed: {exc}. The trained run is kept; rerun "
+                            f"`python -m kerasfer.evaluate --run {run_dir}` once fixed")
     if config.eval.export_after_fit:
-        _run_cli("kerasfer.export", ["--run", run_dir, "--out", os.path.join(run_dir, "export")])
+        out = os.path.join(run_dir, "export")
+        try:
+            export_run_dir(run_dir, out, gamma)
+            print(f"export: SavedModel written to {out}")
+        except (KerasferError, OSError, ValueError) as exc:
+            failures.append(f"export failed: {exc}. The trained run is kept; rerun "
+                            f"`python -m kerasfer.export --run {run_dir}` once fixed")
+    return failures
 
 
 def main(argv=None):
+    """CLI entry point; returns the process exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config, args.overrides)
         from kerasfer.training.experiment import Experiment
 
         summary = Experiment(config).run()
+        best_epoch = summary["best_epoch"]
         print(f"{config.run_dir}: best {summary['monitor']} = {summary['best']} at epoch "
-              f"{summary['best_epoch']} ({summary['epochs_run']} epochs)")
-        if not args.no_evaluate:
-            after_training(config)
+              f"{best_epoch} ({summary['epochs_run']} epochs)")
     except KerasferError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    if args.no_evaluate:
+        return 0
+    failures = after_training(config)
+    for line in failures:
+        print(f"error: {line}", file=sys.stderr)
+    return AFTER_TRAINING_FAILED if failures else 0
 
 
 if __name__ == "__main__":

@@ -51,3 +51,35 @@ def test_build_sampler_from_config(kind, expected, tiny_config):
         for video in range(sampler.num_videos):
             best = int(np.argmax(sampler.distribution(video)))
             assert sampler.label_scores[video][best] == sampler.label_scores[video].max() > 0
+
+
+def _fit_argv(tiny_dataset_dir, run_dir, **extra):
+    from training_helpers import tiny_overrides
+
+    values = {"eval.run_after_fit": True, "eval.export_after_fit": True}
+    values.update(extra)
+    return tiny_overrides(tiny_dataset_dir, run_dir, epochs=1, **values)
+
+
+def test_fit_evaluates_and_exports_as_functions(tiny_dataset_dir, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(_fit_argv(tiny_dataset_dir, run_dir)) == 0
+    out = capsys.readouterr().out
+    assert "evaluation: validation:" in out and "export: SavedModel written to" in out
+    assert (run_dir / "evaluation" / "report.json").exists()
+    assert (run_dir / "export" / "saved_model.pb").exists()
+
+
+def test_fit_exits_nonzero_when_evaluation_or_export_fails(tiny_dataset_dir, tmp_path, capsys):
+    # Evaluation: the synthetic dataset has no test videos. Export: RUN/export holds a file
+    # kerasfer did not write, which export refuses to replace (and must keep).
+    run_dir = tmp_path / "run"
+    (run_dir / "export").mkdir(parents=True)
+    (run_dir / "export" / "NOTES.md").write_text("mine")
+    assert main(_fit_argv(tiny_dataset_dir, run_dir, **{"eval.split": "test"})) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    assert err[0].startswith("error: evaluation failed:") and "'test' holds no video" in err[0]
+    assert err[1].startswith("error: export failed:") and "not a kerasfer export" in err[1]
+    assert (run_dir / "export" / "NOTES.md").read_text() == "mine"
+    assert (run_dir / "best_model.keras").exists()           # the trained run is kept
