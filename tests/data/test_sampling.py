@@ -168,3 +168,43 @@ def test_label_guided_sampler_follows_frame_labels():
     starts = np.stack([sampler.plan(e) for e in range(50)])
     assert np.mean(np.abs(starts[:, 0] - 20) < 8) > 0.9
     assert np.all(starts[:, 1] == 0)
+
+
+def test_author_exploration_visits_both_ends_in_a_per_video_random_order():
+    # Ayral's public code: starts int((N − 1) · k / (E − 1)), k permuted per video.
+    lengths = [115, 115, 115, 40]          # N = 100, 100, 100, 25
+    sampler = TemporalStochasticSoftmaxSampler(lengths, 16, warmup_epochs=1,
+                                               exploration_epochs=5, seed=3,
+                                               exploration="author")
+    sampler.plan(0)
+    plans = np.stack([sampler.plan(e) for e in range(1, 6)])
+    for video, n in enumerate([100, 100, 100, 25]):
+        expected = sorted(int((n - 1) * k / 4) for k in range(5))
+        assert sorted(plans[:, video].tolist()) == expected      # ends 0 and N − 1 included
+    # Different videos visit the positions in different orders (not the same k per epoch).
+    assert len({tuple(plans[:, v]) for v in range(3)}) > 1
+
+
+def test_author_exploration_overwrites_a_piecewise_constant_table():
+    sampler = TemporalStochasticSoftmaxSampler([115], 16, warmup_epochs=0, exploration_epochs=5,
+                                               exploration="author")
+    radius = int(np.ceil((100 - 5) / 4 / 2))                     # 12
+    sampler.table.scores(0)[:] = 7.0
+    sampler.update([0], [50], [2.0], epoch=0)                    # exploration: overwrite
+    w = sampler.table.scores(0)
+    np.testing.assert_array_equal(w[50 - radius:50 + radius + 1], 2.0)
+    assert w[50 - radius - 1] == 7.0 and w[50 + radius + 1] == 7.0
+    sampler.update([0], [50], [4.0], epoch=5)                    # exploitation: Eq. 3.9
+    assert w[50] == 4.0 and w[51] == pytest.approx(2.0 + 15 / 16 * 2.0)
+
+
+def test_segments_exploration_blends_with_eq_3_9_from_zero():
+    sampler = TemporalStochasticSoftmaxSampler([115], 16, warmup_epochs=0, exploration_epochs=5)
+    sampler.update([0], [50], [2.0], epoch=0)
+    w = sampler.table.scores(0)
+    assert w[50] == 2.0 and w[58] == pytest.approx(2.0 * 8 / 16) and w[70] == 0.0
+
+
+def test_unknown_exploration_fails():
+    with pytest.raises(ValueError, match="exploration"):
+        TemporalStochasticSoftmaxSampler([30], exploration="centres")

@@ -90,6 +90,18 @@ class ScoreTable:
         w[low:high] += weight * (float(score) - w[low:high])
         self.visit_counts(video_index)[start] += 1
 
+    def overwrite(self, video_index, start, score, radius):
+        """Sets `w[i] = score` for `|i − start| ≤ radius` (the author's exploration update)."""
+        w = self.scores(video_index)
+        n, start = w.shape[0], int(start)
+        if not 0 <= start < n:
+            raise IndexError(f"start out of range [0, {n}) for video {video_index}. "
+                             f"Received: start={start}")
+        if int(radius) < 0:
+            raise ValueError(f"radius must be >= 0. Received: radius={radius}")
+        w[max(start - int(radius), 0):min(start + int(radius) + 1, n)] = float(score)
+        self.visit_counts(video_index)[start] += 1
+
     def update_many(self, video_indices, starts, scores):
         """Applies `update` for each (video, start, score), in increasing video order.
 

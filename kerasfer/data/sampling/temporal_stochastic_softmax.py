@@ -10,7 +10,17 @@ One clip start per training video per epoch, chosen by phase (thesis Section 3.2
 | after                             | exploitation   | `t ~ softmax(γ_s · w_x)` (Eq. 3.8)              | yes     |
 
 Updates are Eq. 3.9 on the `ScoreTable` with the target-class logit of the clean clip,
-scored before the gradient step on it (thesis 3.2.3.2). With γ_s = 0 exploitation is
+scored before the gradient step on it (thesis 3.2.3.2).
+
+`exploration="author"` follows the thesis author's public code
+(thayral/temporal-stochastic-softmax) instead of the segment centres above: exploration
+epoch k of a video visits start `int((N − 1) · k / (E − 1))` (both ends included; the
+middle start when E = 1), the order of the k is a random permutation drawn per video (so
+the left and right sides of the videos are scored by equally trained models on average),
+and an exploration score *overwrites* `w[i] = s` for `|i − t| ≤ ceil((N − E) / (E − 1) / 2)`
+(a piecewise-constant table); Eq. 3.9 is used only when exploiting. The default
+"segments" scheme keeps the same k for every video and blends with Eq. 3.9 from a zero
+table. With γ_s = 0 exploitation is
 uniform sampling in the same machinery (Eq. 3.7); γ_s = inf takes the arg-max (ties split
 uniformly). Each epoch draws one uniform number per video from a seeded NumPy generator
 whose state is part of `get_state()`, so a resumed run plans the same clips.
@@ -34,6 +44,30 @@ from kerasfer.data.sampling.score_table import ScoreTable
 WARMUP = "warmup"
 EXPLORATION = "exploration"
 EXPLOITATION = "exploitation"
+EXPLORATIONS = ("segments", "author")
+
+
+def author_exploration_starts(num_starts, k, exploration_epochs):
+    """Starts `int((N − 1) · k / (E − 1))` of the author's exploration (both ends included).
+
+    Args:
+        num_starts: int array `(videos,)`. N of each video.
+        k: int array `(videos,)`. Exploration index of each video in `[0, E)`.
+        exploration_epochs: int. E; with E = 1 the middle start is used.
+    """
+    n = np.asarray(num_starts, np.int64)
+    if exploration_epochs <= 1:
+        return (n - 1) // 2
+    return ((n - 1) * np.asarray(k, np.int64) // (exploration_epochs - 1)).astype(np.int64)
+
+
+def author_exploration_radius(num_starts, exploration_epochs):
+    """Half-width `ceil((N − E) / (E − 1) / 2)` (≥ 0) of the author's overwrite; N for E = 1."""
+    n = np.asarray(num_starts, np.int64)
+    if exploration_epochs <= 1:
+        return n.copy()
+    return np.maximum(np.ceil((n - exploration_epochs) / (exploration_epochs - 1) / 2), 0
+                      ).astype(np.int64)
 
 
 def softmax_probabilities(values, temperature):
@@ -59,10 +93,13 @@ class TemporalStochasticSoftmaxSampler:
         warmup_epochs: int. Uniform epochs without updates. Defaults to 3.
         exploration_epochs: int. Deterministic evenly spaced epochs. Defaults to 5.
         seed: int. Seed of the NumPy generator. Defaults to 0.
+        exploration: str. "segments" (segment centres, same k for every video, Eq. 3.9
+            updates) or "author" (ends included, k permuted per video, overwriting
+            updates; see the module docstring). Defaults to "segments".
     """
 
     def __init__(self, lengths, clip_length=16, sampling_temperature=1.0, warmup_epochs=3,
-                 exploration_epochs=5, seed=0):
+                 exploration_epochs=5, seed=0, exploration="segments"):
         if sampling_temperature < 0:
             raise ValueError("sampling_temperature must be >= 0. "
                              f"Received: sampling_temperature={sampling_temperature}")
@@ -71,6 +108,10 @@ class TemporalStochasticSoftmaxSampler:
         if exploration_epochs < 0:
             raise ValueError("exploration_epochs must be >= 0. "
                              f"Received: exploration_epochs={exploration_epochs}")
+        if exploration not in EXPLORATIONS:
+            raise ValueError(f"exploration must be one of {EXPLORATIONS}. "
+                             f"Received: exploration={exploration!r}")
+        self.exploration = exploration
         self.table = ScoreTable(lengths, clip_length)
         self.clip_length = int(clip_length)
         self.sampling_temperature = float(sampling_temperature)
@@ -80,6 +121,12 @@ class TemporalStochasticSoftmaxSampler:
         self.rng = np.random.default_rng(self.seed)
         # Planned starts of every epoch so far, for sampling maps (thesis Fig. 3.2).
         self.history = {}
+        # "author" exploration: the k of each exploration epoch, one permutation per video,
+        # from its own generator so that the planning generator's draws are unchanged.
+        order_rng = np.random.default_rng([self.seed, 1])
+        self.exploration_order = np.stack(
+            [order_rng.permutation(self.exploration_epochs) for _ in range(self.num_videos)]
+        ) if self.exploration_epochs else np.zeros((self.num_videos, 0), np.int64)
 
     @property
     def num_videos(self):
@@ -108,6 +155,9 @@ class TemporalStochasticSoftmaxSampler:
         n = self.num_starts
         if phase == WARMUP:
             starts = np.floor(draws * n).astype(np.int64)
+        elif phase == EXPLORATION and self.exploration == "author":
+            starts = author_exploration_starts(
+                n, self.exploration_order[:, epoch - self.warmup_epochs], self.exploration_epochs)
         elif phase == EXPLORATION:
             k = epoch - self.warmup_epochs
             starts = np.floor((2 * k + 1) * n / (2 * self.exploration_epochs)).astype(np.int64)
@@ -122,7 +172,15 @@ class TemporalStochasticSoftmaxSampler:
 
     def update(self, video_indices, starts, scores, epoch):
         """Writes target-class scores of the clips trained on in `epoch` (Eq. 3.9)."""
-        if self.phase(epoch) == WARMUP:
+        phase = self.phase(epoch)
+        if phase == WARMUP:
+            return
+        if phase == EXPLORATION and self.exploration == "author":
+            radius = author_exploration_radius(self.num_starts, self.exploration_epochs)
+            for video, start, score in zip(np.asarray(video_indices).reshape(-1),
+                                           np.asarray(starts).reshape(-1),
+                                           np.asarray(scores).reshape(-1)):
+                self.table.overwrite(video, start, score, radius[int(video)])
             return
         self.table.update_many(video_indices, starts, scores)
 
