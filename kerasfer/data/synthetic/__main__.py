@@ -30,7 +30,8 @@ def build_parser():
     parser.add_argument("--genuine-posed", action="store_true",
                         help="per-emotion <Name>_genuine / <Name>_posed classes (no Neutral)")
     parser.add_argument("--mp4", action="store_true",
-                        help="also write videos/*.mp4 and videos.csv for tfrecords_builder")
+                        help="also write videos/*.mp4 (with a class-dependent audio track) and "
+                             "videos.csv for tfrecords_builder")
     parser.add_argument("--videos-per-shard", type=int, default=32,
                         help="videos per TFRecord shard (32)")
     parser.add_argument("--fps", type=float, default=25.0, help="frame rate (25)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import glob
 import json
 import os
 
@@ -17,6 +16,7 @@ from kerasfer.data.synthetic.face_identity import FaceIdentity
 from kerasfer.data.synthetic.face_renderer import FaceRenderer
 from kerasfer.data.synthetic.synthetic_video import render_video
 from kerasfer.errors import SchemaError
+from kerasfer.owned_directory import OwnedDirectory
 
 # Bump when the rendering changes, so cached datasets are rebuilt.
 GENERATOR_VERSION = 1
@@ -24,6 +24,7 @@ PARAMETERS_FILENAME = "synthetic.json"
 CSV_FILENAME = "videos.csv"
 VIDEO_FOLDER = "videos"
 LOCK_FILENAME = ".synthetic.lock"
+TOOL = "kerasfer.data.synthetic"
 
 
 def dataset_classes(class_names=AFEW_CLASSES, genuine_posed=False):
@@ -75,22 +76,67 @@ def _is_cached(out_dir, parameters):
             and os.path.exists(os.path.join(out_dir, schema.MANIFEST_FILENAME)))
 
 
-def _refuse_foreign_dataset(out_dir):
-    manifest = os.path.join(out_dir, schema.MANIFEST_FILENAME)
-    if os.path.exists(manifest) and not os.path.exists(os.path.join(out_dir,
-                                                                    PARAMETERS_FILENAME)):
-        raise SchemaError(out_dir, "holds a dataset that the synthetic generator did not write",
-                          "choose another --out directory; nothing was overwritten")
+def _claim(out_dir):
+    """Creates `out_dir` or checks that the generator wrote it (issue 13: data lost).
+
+    A non-empty directory that kerasfer did not create is refused, naming its files; an
+    earlier generator's directory (with `synthetic.json`, before the ownership marker) is
+    adopted, and only the files its records list are ever deleted (`_clear_previous`).
+    """
+    OwnedDirectory(out_dir, TOOL).claim(
+        ignore=(LOCK_FILENAME,), adopt=lambda names: PARAMETERS_FILENAME in names)
+
+
+def _recorded_files(out_dir):
+    """Names (relative to `out_dir`) that the previous generation recorded as written."""
+    try:
+        with open(os.path.join(out_dir, PARAMETERS_FILENAME), encoding="utf-8") as handle:
+            stored = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    if isinstance(stored, dict) and isinstance(stored.get("files"), list):
+        return [str(name) for name in stored["files"]]
+    # Written before the list existed: its manifest names the shards and the mp4 files.
+    names = [schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
+             PARAMETERS_FILENAME]
+    try:
+        for record in schema.read_manifest(out_dir):
+            names += [record["shard"]] + ([record["source_path"]] if record.get("source_path")
+                                          else [])
+        if any(record.get("source_path") for record in schema.read_manifest(out_dir)):
+            names.append(CSV_FILENAME)
+    except (SchemaError, KeyError, TypeError):
+        pass
+    return names
+
+
+def _planned_files(num_videos, videos_per_shard, write_mp4):
+    """Every name this generation may create, temporaries included, recorded up front."""
+    num_shards = (num_videos + videos_per_shard - 1) // videos_per_shard
+    names = []
+    for shard_index in range(num_shards):
+        shard = f"synthetic-{shard_index:05d}-of-{num_shards:05d}{schema.SHARD_SUFFIX}"
+        names += [shard, shard + ".tmp"]
+    if write_mp4:
+        for index in range(num_videos):
+            path = f"{VIDEO_FOLDER}/syn{index:05d}.mp4"
+            names += [path, path + ".tmp.mp4"]
+        names.append(CSV_FILENAME)
+    pid = os.getpid()
+    for name in (schema.CLASSES_FILENAME, PARAMETERS_FILENAME):
+        names += [name, f"{name}.tmp-{pid}"]
+    names += [schema.FAILURES_FILENAME, schema.MANIFEST_FILENAME,
+              schema.MANIFEST_FILENAME + ".tmp"]
+    return names
 
 
 def _clear_previous(out_dir):
-    _refuse_foreign_dataset(out_dir)
-    patterns = ["*" + schema.SHARD_SUFFIX, "*.tmp", schema.MANIFEST_FILENAME,
-                schema.CLASSES_FILENAME, schema.FAILURES_FILENAME, PARAMETERS_FILENAME,
-                CSV_FILENAME, os.path.join(VIDEO_FOLDER, "*.mp4")]
-    for pattern in patterns:
-        for path in glob.glob(os.path.join(out_dir, pattern)):
-            os.remove(path)
+    # Only what the previous generation's records list; never through a symbolic link.
+    owned = OwnedDirectory(out_dir, TOOL)
+    for name in _recorded_files(out_dir):
+        if name != PARAMETERS_FILENAME:
+            owned.remove(name)
+    owned.remove(PARAMETERS_FILENAME)
 
 
 @contextlib.contextmanager
@@ -110,8 +156,10 @@ def _exclusive_lock(out_dir):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _write_mp4(path, frames, fps):
+def _write_mp4(path, frames, fps, audio=None):
     import av
+
+    from kerasfer.data.synthetic.audio_track import SAMPLE_RATE
 
     # yuv420p needs even sides: drop the last row / column of odd-sized frames.
     frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
@@ -122,12 +170,29 @@ def _write_mp4(path, frames, fps):
         stream.pix_fmt = "yuv420p"
         # One thread and a fixed CRF keep the file identical for a seed.
         stream.options = {"crf": "18", "preset": "veryfast", "threads": "1"}
+        if audio is not None:  # Mono AAC track (kerasfer.data.synthetic.audio_track).
+            sound = container.add_stream("aac", rate=SAMPLE_RATE)
+            sound.layout = "mono"
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if audio is not None:
+            chunk = av.AudioFrame.from_ndarray(np.asarray(audio, np.float32)[None], format="flt",
+                                               layout="mono")
+            chunk.sample_rate, chunk.pts = SAMPLE_RATE, 0
+            for packet in list(sound.encode(chunk)) + list(sound.encode(None)):
+                container.mux(packet)
     os.replace(tmp, path)
+
+
+def _audio_track(emotion, video, duration, emotions, seed, subject, index):
+    from kerasfer.data.synthetic.audio_track import render_audio_track, speaker_pitch
+
+    return render_audio_track(emotion, duration=duration, intensity=video.intensity,
+                              class_names=emotions, speaker_pitch_hz=speaker_pitch([seed, 5, subject]),
+                              seed=[seed, 4, index])
 
 
 def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
@@ -166,7 +231,8 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
         seed: int. Seed. Defaults to 0.
         genuine_posed: bool. Per-emotion genuine/posed pairs (see `dataset_classes`).
             Defaults to False.
-        write_mp4: bool. Also write mp4 files and `videos.csv`. Defaults to False.
+        write_mp4: bool. Also write mp4 files (with a class-dependent mono AAC audio track,
+            `audio_track.py`) and `videos.csv`. Defaults to False.
         videos_per_shard: int. Videos per TFRecord shard. Defaults to 32.
         fps: float. Frame rate. Defaults to 25.0 (AFEW).
         jpeg_quality: int. JPEG quality of the crops. Defaults to 90.
@@ -193,16 +259,22 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
         "videos_per_shard": int(videos_per_shard), "fps": float(fps),
         "jpeg_quality": int(jpeg_quality),
     }
+    if write_mp4:  # The mp4 files carry a class-dependent audio track (audio_track.py).
+        from kerasfer.data.synthetic.audio_track import AUDIO_TRACK_VERSION
+
+        parameters["mp4_audio_version"] = AUDIO_TRACK_VERSION
     out_dir = str(out_dir)
     if _is_cached(out_dir, parameters):
         return out_dir
-    _refuse_foreign_dataset(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
+    _claim(out_dir)
     with _exclusive_lock(out_dir):
         # Another process may have finished the same dataset while this one waited.
         if _is_cached(out_dir, parameters):
             return out_dir
         _clear_previous(out_dir)
+        files = _planned_files(int(num_videos), int(videos_per_shard), write_mp4)
+        schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
+                                 {"parameters": parameters, "complete": False, "files": files})
         if write_mp4:
             os.makedirs(os.path.join(out_dir, VIDEO_FOLDER), exist_ok=True)
 
@@ -245,7 +317,9 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
                     source_path = ""
                     if write_mp4:
                         source_path = f"{VIDEO_FOLDER}/{video_id}.mp4"
-                        _write_mp4(os.path.join(out_dir, source_path), video.source_frames, fps)
+                        _write_mp4(os.path.join(out_dir, source_path), video.source_frames, fps,
+                                   audio=_audio_track(emotion, video, num_frames / fps, emotions,
+                                                      seed, subject, index))
                         csv_rows.append([source_path, classes[label], f"S{subject:03d}", ""])
                     jpegs = [cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                                           encode_params)[1].tobytes() for frame in video.frames]
@@ -279,5 +353,5 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
                 rows.writerows(csv_rows)
         schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
                                  {"parameters": parameters, "complete": True,
-                                  "classes": classes})
+                                  "classes": classes, "files": files})
     return out_dir
