@@ -18,6 +18,10 @@ Context features (one value per video):
 | `video/crop_size`         | int64  | side of the square aligned face crop, in pixels     |
 | `video/source_path`       | bytes  | path of the source video or frame folder            |
 | `schema/version`          | int64  | `SCHEMA_VERSION` at writing time                    |
+| `audio/egemaps`           | float × 88 | eGeMAPSv02 functionals of the audio track (zeros |
+|                           |        | when absent; Fan et al. 2017, Section 4.2.1)        |
+| `audio/present`           | int64  | 1 if `audio/egemaps` holds features, 0 if the video |
+|                           |        | has no audio track or none were extracted           |
 
 Feature lists (one entry per kept frame):
 
@@ -82,6 +86,11 @@ TIMESTAMP = "frames/timestamp"
 DETECTED = "frames/detected"
 FRAME_LABEL = "frames/label"
 
+# Optional audio context keys (absent in older files: parsed as zeros / not present).
+AUDIO_EGEMAPS = "audio/egemaps"
+AUDIO_PRESENT = "audio/present"
+NUM_EGEMAPS = 88
+
 
 def _tf():
     # Imported lazily so that `import kerasfer.schema` (e.g. in builder worker processes
@@ -106,6 +115,9 @@ def context_spec():
         CROP_SIZE: tf.io.FixedLenFeature([], tf.int64),
         SOURCE_PATH: tf.io.FixedLenFeature([], tf.string, default_value=""),
         VERSION: tf.io.FixedLenFeature([], tf.int64),
+        AUDIO_EGEMAPS: tf.io.FixedLenFeature([NUM_EGEMAPS], tf.float32,
+                                             default_value=[0.0] * NUM_EGEMAPS),
+        AUDIO_PRESENT: tf.io.FixedLenFeature([], tf.int64, default_value=0),
     }
 
 
@@ -139,6 +151,7 @@ def encode_video_example(
     num_source_frames=None,
     source_path="",
     frame_labels=None,
+    audio_egemaps=None,
 ):
     """Serialises one video to a `tf.train.SequenceExample` string.
 
@@ -159,6 +172,8 @@ def encode_video_example(
             number of kept frames.
         source_path: str. Source video path. Defaults to "".
         frame_labels: array-like `(frames,)` or None. Optional frame-level labels.
+        audio_egemaps: array-like `(88,)` or None. eGeMAPS functionals of the audio track;
+            None writes no audio keys (read back as `audio_present = 0`). Defaults to None.
 
     Returns:
         bytes, the serialised SequenceExample.
@@ -198,6 +213,10 @@ def encode_video_example(
         SOURCE_PATH: _bytes(str(source_path)),
         VERSION: _int(SCHEMA_VERSION),
     })
+    if audio_egemaps is not None:
+        audio_egemaps = np.asarray(audio_egemaps, np.float32).reshape(NUM_EGEMAPS)
+        context.feature[AUDIO_EGEMAPS].float_list.value.extend(audio_egemaps.tolist())
+        context.feature[AUDIO_PRESENT].int64_list.value.append(1)
     lists = {
         JPEG: [_bytes(j) for j in jpeg_frames],
         LANDMARKS: [tf.train.Feature(float_list=tf.train.FloatList(value=row)) for row in landmarks],
@@ -229,7 +248,8 @@ def parse_video_example(serialized):
         `schema_version` (int64 scalars); `fps` (float32 scalar); `jpeg` (string
         `(frames,)`); `landmarks` (float32 `(frames, 68, 2)`); `box` (float32
         `(frames, 4)`); `timestamp` (float32 `(frames,)`); `detected` (bool `(frames,)`);
-        `frame_label` (float32 `(frames,)`, NaN when the video has no frame labels).
+        `frame_label` (float32 `(frames,)`, NaN when the video has no frame labels);
+        `audio_egemaps` (float32 `(88,)`, zeros without audio); `audio_present` (bool scalar).
     """
     tf = _tf()
     context, lists = tf.io.parse_single_sequence_example(
@@ -260,6 +280,8 @@ def parse_video_example(serialized):
         "timestamp": lists[TIMESTAMP],
         "detected": tf.cast(lists[DETECTED], tf.bool),
         "frame_label": frame_label,
+        "audio_egemaps": context[AUDIO_EGEMAPS],
+        "audio_present": tf.cast(context[AUDIO_PRESENT], tf.bool),
     }
 
 

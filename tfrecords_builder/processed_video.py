@@ -25,6 +25,9 @@ class ProcessedVideo:
         fps: float. Frame rate of the kept frame sequence (after stride / target fps).
         frames_total: int. Frames decoded from the source (after stride / target fps).
         frame_labels: float32 `(frames,)` or None. Frame labels of the kept frames.
+        audio_egemaps: float32 `(88,)` or None. eGeMAPS functionals of the audio track
+            (`tfrecords_builder.audio`), None when not extracted or absent.
+        audio_missing: bool. Audio features were asked for but the video has no track.
     """
 
     jpeg_frames: List[bytes]
@@ -36,6 +39,8 @@ class ProcessedVideo:
     fps: float
     frames_total: int
     frame_labels: Optional[np.ndarray] = None
+    audio_egemaps: Optional[np.ndarray] = None
+    audio_missing: bool = False
 
     @property
     def frames_kept(self):

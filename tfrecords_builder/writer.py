@@ -57,6 +57,7 @@ def encode_processed_video(item, processed, label):
         num_source_frames=processed.frames_total,
         source_path=item.path,
         frame_labels=processed.frame_labels,
+        audio_egemaps=getattr(processed, "audio_egemaps", None),
     )
 
 
@@ -174,6 +175,9 @@ class DatasetWriter:
             label: int. Class index (-1 when unlabelled).
         """
         serialized = encode_processed_video(item, processed, label)
+        if getattr(processed, "audio_missing", False):
+            logger.warning("%s: no audio track, so video %s is written with audio/present = 0. "
+                           "give a file with sound to use its audio", item.path, item.video_id)
         if self._writer is None:
             import tensorflow as tf
 
