@@ -236,8 +236,21 @@ def build_3d(model_2d, image_size):
     return keras.Model(clips, outputs, name="small_cnn_3d")
 
 
-def pretrain_2d(settings, faces, seed):
-    """Trains the 2D CNN on static faces; returns its weights (list of arrays)."""
+def cue_frame_accuracy(model_2d, videos):
+    """Frame accuracy of a 2D model on the cue frames (intensity ≥ half max) of `videos`."""
+    from kerasfer.data.sampling.cue_hit_rate import cue_frames
+
+    frames, labels = [], []
+    for video in videos:
+        cue = cue_frames(video["intensity"])
+        frames.append(video["frames"][cue])
+        labels.append(np.full(int(cue.sum()), video["label"]))
+    logits = model_2d.predict(normalise(np.concatenate(frames)), verbose=0, batch_size=256)
+    return float(np.mean(np.argmax(logits, -1) == np.concatenate(labels)))
+
+
+def pretrain_2d(settings, faces, seed, check_videos=()):
+    """Trains the 2D CNN on static faces; returns (weights, cue-frame accuracy on check_videos)."""
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -248,7 +261,8 @@ def pretrain_2d(settings, faces, seed):
                   metrics=["accuracy"])
     model.fit(normalise(images), labels, batch_size=64, epochs=settings.pretrain_epochs,
               verbose=0, shuffle=True)
-    return model.get_weights()
+    accuracy = cue_frame_accuracy(model, check_videos) if len(check_videos) else float("nan")
+    return model.get_weights(), accuracy
 
 
 # ---------------------------------------------------------------------------- runs
@@ -479,12 +493,16 @@ def main(argv=None):
             if condition.init == "pretrained":
                 if seed not in weights:
                     faces = faces if faces is not None else make_static_faces(settings)
-                    weights[seed] = pretrain_2d(settings, faces, seed)
-                init = weights[seed]
+                    weights[seed] = pretrain_2d(settings, faces, seed,
+                                                data_cache[condition.apex_fraction]["validation"])
+                    print(f"2D pretraining seed {seed}: validation cue-frame accuracy "
+                          f"{weights[seed][1]:.3f}", flush=True)
+                init = weights[seed][0]
             print(f"run {condition.name} seed {seed}", flush=True)
             record = train_run(condition, seed, data_cache[condition.apex_fraction], init,
                                settings, log=lambda m: print(m, flush=True))
             record["settings"] = dataclasses.asdict(settings)
+            record["pretrain_cue_frame_accuracy"] = weights[seed][1] if init is not None else None
             records.append(record)
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")

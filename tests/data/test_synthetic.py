@@ -296,9 +296,13 @@ def test_concurrent_calls_write_once(tmp_path):
 
 def test_refuses_to_overwrite_a_builder_dataset(tmp_path):
     (tmp_path / "manifest.jsonl").write_text("")
-    with pytest.raises(SchemaError, match="did not write"):
+    with pytest.raises(SchemaError, match="did not create it"):
         write_synthetic_dataset(str(tmp_path), num_videos=2)
     assert sorted(os.listdir(tmp_path)) == ["manifest.jsonl"]  # nothing added or removed
+    marker = tmp_path / ".kerasfer-directory.json"
+    marker.write_text('{"created_by": "tfrecords_builder"}')
+    with pytest.raises(SchemaError, match="was written by tfrecords_builder"):
+        write_synthetic_dataset(str(tmp_path), num_videos=2)
     with pytest.raises(ValueError, match="Received: min_frames=50, max_frames=10"):
         write_synthetic_dataset(str(tmp_path / "x"), min_frames=50, max_frames=10)
 
@@ -334,3 +338,48 @@ def test_cli(tmp_path, capsys):
     assert schema.read_classes(out) == ["Happy", "Sad"]
     assert cli_main(["--out", out, "--min-frames", "30", "--max-frames", "3"]) == 2
     assert "Received: min_frames=30" in capsys.readouterr().err
+
+
+def test_cli_keeps_an_unrelated_directory(tmp_path, capsys):
+    """Issue 13: `--out d` with the user's files in d is refused, naming them; nothing goes."""
+    out = tmp_path / "d"
+    (out / "videos").mkdir(parents=True)
+    for name in ("backup.tmp", "mydata.tfrecord", "videos.csv", "videos/holiday.mp4"):
+        (out / name).write_text(name)
+    (out / "classes.json").write_text('["mine"]')
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert cli_main(["--out", str(out), "--videos", "4", "--subjects", "2", "--size", "32",
+                     "--classes", "A,B", "--min-frames", "24", "--max-frames", "24",
+                     "--no-progress"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {out}: is not empty and kerasfer did not create it (it holds "
+                   f"backup.tmp, classes.json, mydata.tfrecord, videos, videos.csv). pass a new "
+                   f"or empty --out directory; nothing was deleted"]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    for name in ("backup.tmp", "mydata.tfrecord", "videos.csv", "videos/holiday.mp4"):
+        assert (out / name).read_text() == name
+    assert (out / "classes.json").read_text() == '["mine"]'
+
+
+def test_regeneration_deletes_only_recorded_files(tmp_path):
+    """New parameters replace the previous generation's files, never the user's or a link's
+    target."""
+    out = tmp_path / "syn"
+    kwargs = dict(num_videos=3, num_subjects=2, image_size=24, min_frames=12, max_frames=12,
+                  videos_per_shard=1)
+    write_synthetic_dataset(str(out), **kwargs)
+    (out / "NOTES.md").write_text("mine")
+    (out / "synthetic-00009-of-00010.tfrecord").write_text("mine too")  # never recorded
+    precious = tmp_path / "precious"
+    precious.write_text("keep")
+    os.remove(out / "synthetic-00002-of-00003.tfrecord")
+    os.symlink(precious, out / "synthetic-00002-of-00003.tfrecord")
+    write_synthetic_dataset(str(out), **{**kwargs, "num_videos": 2})
+    assert (out / "NOTES.md").read_text() == "mine"
+    assert (out / "synthetic-00009-of-00010.tfrecord").read_text() == "mine too"
+    assert precious.read_text() == "keep"
+    assert not os.path.lexists(out / "synthetic-00002-of-00003.tfrecord")
+    assert sorted(f for f in os.listdir(out) if f.startswith("synthetic-0000")) == [
+        "synthetic-00000-of-00002.tfrecord", "synthetic-00001-of-00002.tfrecord",
+        "synthetic-00009-of-00010.tfrecord"]
+    assert len(schema.read_manifest(out)) == 2

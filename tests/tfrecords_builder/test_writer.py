@@ -100,24 +100,91 @@ def test_unfinished_shard_is_invisible_and_dropped_on_reopen(tmp_path):
     assert [r["id"] for r in schema.read_manifest(tmp_path)] == ["clips/v0", "clips/v1", "clips/v2"]
 
 
-def test_renamed_shard_missing_from_manifest_is_removed(tmp_path):
+@pytest.mark.parametrize("torn", [False, True])
+def test_commit_interrupted_after_the_rename_is_completed_on_reopen(tmp_path, monkeypatch, torn):
     with DatasetWriter(tmp_path, videos_per_shard=1) as writer:
-        for i in range(3):
+        for i in range(2):
             writer.write(make_item(i), make_video(i), label=0)
     finished = (tmp_path / "part-00000.tfrecord").read_bytes()
-    manifest = (tmp_path / "manifest.jsonl").read_bytes().splitlines(keepends=True)
-    # Crash after renaming shard 2 and in the middle of appending its manifest line.
-    (tmp_path / "manifest.jsonl").write_bytes(b"".join(manifest[:2]) + manifest[2][:40])
+    manifest = (tmp_path / "manifest.jsonl").read_bytes()
+    # kill -9 after renaming shard 2 and before (or in the middle of) its manifest append.
     writer = DatasetWriter(tmp_path, videos_per_shard=1)
-    assert writer.done_ids == {"clips/v0", "clips/v1"}
-    assert shard_names(tmp_path) == ["part-00000.tfrecord", "part-00001.tfrecord"]
-    assert (tmp_path / "manifest.jsonl").read_bytes() == b"".join(manifest[:2])
-    writer.write(make_item(2), make_video(2), label=0)
-    writer.close()
+
+    def killed(records):
+        if torn:
+            with open(tmp_path / "manifest.jsonl", "ab") as handle:
+                handle.write(json.dumps(records[0]).encode()[:40])
+        raise KeyboardInterrupt("kill -9")
+
+    monkeypatch.setattr(writer, "_append_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write(make_item(2), make_video(2), label=0)
+    os.close(writer._lock_fd)
+    assert shard_names(tmp_path) == ["part-00000.tfrecord", "part-00001.tfrecord",
+                                     "part-00002.tfrecord"]
+    reopened = DatasetWriter(tmp_path, videos_per_shard=1)
+    # The journal proves kerasfer wrote part-00002: the commit is completed, nothing redone.
+    assert reopened.done_ids == {"clips/v0", "clips/v1", "clips/v2"}
+    reopened.close()
+    lines = (tmp_path / "manifest.jsonl").read_bytes()
+    assert lines.startswith(manifest) and lines.count(b"\n") == 3
     assert (tmp_path / "part-00000.tfrecord").read_bytes() == finished
+    assert not os.path.exists(tmp_path / ".builder-journal.jsonl")
     ids = [schema.parse_video_example(d)["id"].numpy() for n in shard_names(tmp_path)
            for d in read_shard(os.path.join(tmp_path, n))]
     assert sorted(ids) == [b"clips/v0", b"clips/v1", b"clips/v2"]
+
+
+def test_a_foreign_shard_is_never_deleted(tmp_path):
+    """Issue 13: a `part-00000.tfrecord` that no kerasfer record lists survives, and the
+    writer refuses with one line naming the directory's files and the fix."""
+    foreign = tmp_path / "b"
+    foreign.mkdir()
+    (foreign / "part-00000.tfrecord").write_text("foreign\n")
+    for overwrite in (False, True):
+        with pytest.raises(SchemaError) as info:
+            DatasetWriter(foreign, overwrite=overwrite)
+        assert "is not empty and kerasfer did not create it (it holds part-00000.tfrecord)" \
+            in info.value.message
+        assert "pass a new or empty --out directory; nothing was deleted" in info.value.message
+        assert sorted(os.listdir(foreign)) == ["part-00000.tfrecord"]
+        assert (foreign / "part-00000.tfrecord").read_text() == "foreign\n"
+    # In a directory kerasfer created, an unlisted shard is refused too (never deleted).
+    owned = tmp_path / "owned"
+    with DatasetWriter(owned) as writer:
+        writer.write(make_item(0), make_video(0), label=0)
+    (owned / "part-00007.tfrecord").write_bytes(b"someone else's")
+    for overwrite in (False, True):
+        with pytest.raises(SchemaError, match=r"part-00007.tfrecord: is not listed in "
+                                              r"manifest.jsonl.*move it out of"):
+            DatasetWriter(owned, overwrite=overwrite)
+        assert (owned / "part-00007.tfrecord").read_bytes() == b"someone else's"
+
+
+def test_overwrite_never_follows_a_symlink(tmp_path):
+    precious = tmp_path / "precious.tfrecord"
+    precious.write_bytes(b"keep me")
+    out = tmp_path / "out"
+    with DatasetWriter(out) as writer:
+        writer.write(make_item(0), make_video(0), label=0)
+    os.remove(out / "part-00000.tfrecord")
+    os.symlink(precious, out / "part-00000.tfrecord")  # the listed shard is now a link
+    with DatasetWriter(out, overwrite=True):
+        pass
+    assert precious.read_bytes() == b"keep me"
+    assert not os.path.lexists(out / "part-00000.tfrecord")
+
+
+def test_a_dataset_written_before_the_marker_is_adopted(tmp_path):
+    with DatasetWriter(tmp_path, videos_per_shard=1) as writer:
+        writer.write(make_item(0), make_video(0), label=0)
+    os.remove(tmp_path / ".kerasfer-directory.json")
+    with DatasetWriter(tmp_path) as writer:  # only builder files, all listed: resumes
+        assert writer.done_ids == {"clips/v0"}
+    os.remove(tmp_path / ".kerasfer-directory.json")
+    (tmp_path / "holiday.mp4").write_bytes(b"x")
+    with pytest.raises(SchemaError, match="it holds .*holiday.mp4"):
+        DatasetWriter(tmp_path)
 
 
 def test_lock_overwrite_and_bad_arguments(tmp_path):
@@ -134,8 +201,10 @@ def test_lock_overwrite_and_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="videos_per_shard=0"):
         DatasetWriter(tmp_path, videos_per_shard=0)
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(SchemaError, match="cannot write the output directory"):
+    with pytest.raises(SchemaError, match="cannot create the directory"):
         DatasetWriter(tmp_path / "a_file" / "out")
+    with pytest.raises(SchemaError, match="a_file: is a file, not a directory"):
+        DatasetWriter(tmp_path / "a_file")
 
 
 def test_video_without_frames_writes_nothing(tmp_path):
