@@ -63,6 +63,9 @@ NUM_LANDMARKS = 68
 MANIFEST_FILENAME = "manifest.jsonl"
 CLASSES_FILENAME = "classes.json"
 FAILURES_FILENAME = "failures.jsonl"
+# The builder's face-pipeline settings (detector, crop size, alignment, ...), written next
+# to the shards so that export / predict can run the same pipeline on a raw video.
+BUILD_SETTINGS_FILENAME = "build_settings.json"
 SHARD_SUFFIX = ".tfrecord"
 
 # Context keys.

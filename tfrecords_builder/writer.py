@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import re
 
 from kerasfer import schema
 from kerasfer.errors import SchemaError
+from kerasfer.owned_directory import OwnedDirectory
 
 logger = logging.getLogger("tfrecords_builder")
 
 SHARD_PATTERN = re.compile(r"^part-(\d{5,})" + re.escape(schema.SHARD_SUFFIX) + r"$")
-TEMPORARY_PATTERN = re.compile(
-    r"^(part-\d{5,}" + re.escape(schema.SHARD_SUFFIX) + r"\.tmp"
-    r"|(" + "|".join(re.escape(name) for name in (
-        schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME)) +
-    r")\.tmp-\d+)$"
-)
 LOCK_FILENAME = ".builder.lock"
+# Write-ahead journal: the temporary shard being written and the shard being committed
+# (with its manifest lines), so a rerun after kill -9 deletes only the temporary file this
+# builder recorded and completes an interrupted commit instead of guessing from file names.
+JOURNAL_FILENAME = ".builder-journal.jsonl"
+TOOL = "tfrecords_builder"
 
 
 def _fsync_directory(directory):
@@ -67,17 +68,23 @@ class DatasetWriter:
     Crash safety: a shard is written as `part-NNNNN.tfrecord.tmp`, fsynced and renamed
     when it holds `videos_per_shard` videos (or the job ends); only then are its lines
     appended to `manifest.jsonl` (one `write` + fsync). So the manifest never names a
-    missing or partial shard, and a `*.tfrecord` glob never sees a partial shard. On
-    opening, the writer takes a lock (one builder per directory), deletes leftover
-    temporary files, cuts a torn last manifest line and deletes shards that a crash left
-    renamed but not yet in the manifest (their videos are written again). Finished shards
-    are never rewritten; new shards continue the numbering.
+    missing or partial shard, and a `*.tfrecord` glob never sees a partial shard. Before
+    creating a temporary shard and before renaming it, the writer appends what it is doing
+    to a journal (`.builder-journal.jsonl`). On opening, the writer claims the directory
+    (`kerasfer.owned_directory.OwnedDirectory`: a non-empty directory that kerasfer did not
+    create is refused, naming its files), takes a lock (one builder per directory), cuts a
+    torn last manifest line, deletes the temporary shard the journal names and completes a
+    commit the journal names whose shard was renamed but not yet listed. A `part-*` shard
+    that no record lists is never deleted: the writer stops and names it. Finished shards
+    are never rewritten; new shards continue the numbering; nothing is deleted through a
+    symbolic link.
 
     Args:
         directory: str. Output dataset directory (created if missing).
         videos_per_shard: int. Videos per shard file. Defaults to 50.
-        overwrite: bool. Delete the directory's shards, manifest, class list and failures
-            report first. Defaults to False (resume).
+        overwrite: bool. Delete the shards listed in the manifest, the manifest, class
+            list, failures report and build settings first (nothing else). Defaults to
+            False (resume).
 
     Example:
 
@@ -93,8 +100,9 @@ class DatasetWriter:
         self.directory = os.path.abspath(str(directory))
         self.videos_per_shard = int(videos_per_shard)
         self.overwrite = bool(overwrite)
+        self.owned = OwnedDirectory(self.directory, TOOL)
+        self.owned.claim(ignore=(LOCK_FILENAME,), adopt=self._is_earlier_build)
         try:
-            os.makedirs(self.directory, exist_ok=True)
             self._lock_fd = os.open(os.path.join(self.directory, LOCK_FILENAME),
                                     os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -106,11 +114,17 @@ class DatasetWriter:
             os.close(self._lock_fd)
             raise SchemaError(self.directory, "another tfrecords_builder is writing to this "
                               "directory", "wait for it to finish or use another --out") from None
-        if self.overwrite:
-            self._remove_outputs()
-        self._remove_temporaries()
-        self.records = self._read_manifest()
-        self._remove_orphan_shards()
+        try:
+            self._cut_torn_manifest_line()
+            self._recover_journal()
+            if self.overwrite:
+                self._remove_outputs()
+            self.records = self._read_manifest()
+            self._check_listed_shards()
+        except BaseException:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise
         self.done_ids = {record["id"] for record in self.records}
         indices = [int(SHARD_PATTERN.match(name).group(1)) for name in self._shard_files()]
         self._next_index = max(indices, default=-1) + 1
@@ -126,41 +140,96 @@ class DatasetWriter:
     def _shard_files(self):
         return sorted(name for name in os.listdir(self.directory) if SHARD_PATTERN.match(name))
 
-    def _remove_outputs(self):
-        names = self._shard_files() + [schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME,
-                                       schema.FAILURES_FILENAME]
-        for name in names:
-            path = os.path.join(self.directory, name)
-            if os.path.exists(path):
-                os.remove(path)
-        logger.info("--overwrite: removed the previous outputs of %s", self.directory)
+    def _is_earlier_build(self, names):
+        # A directory written before the marker existed: adopted only when its own manifest
+        # lists every shard in it and nothing else is there but the builder's files.
+        if schema.MANIFEST_FILENAME not in names:
+            return False
+        try:
+            listed = {record["shard"] for record in schema.read_manifest(self.directory)}
+        except (SchemaError, KeyError, TypeError):
+            return False
+        own = {schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
+               schema.BUILD_SETTINGS_FILENAME, JOURNAL_FILENAME, LOCK_FILENAME}
+        return all(name in own or name in listed for name in names)
 
-    def _remove_temporaries(self):
-        for name in os.listdir(self.directory):
-            if TEMPORARY_PATTERN.match(name):
-                os.remove(os.path.join(self.directory, name))
-                logger.info("removed leftover temporary file %s (from an interrupted run)", name)
+    def _remove_outputs(self):
+        listed = sorted({record["shard"] for record in self._read_manifest()})
+        names = [name for name in listed if SHARD_PATTERN.match(name)] + [
+            schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
+            schema.BUILD_SETTINGS_FILENAME]
+        removed = [name for name in names if self.owned.remove(name)]
+        logger.info("--overwrite: removed %d files the previous build wrote in %s (%s)",
+                    len(removed), self.directory, ", ".join(removed) or "none")
+
+    def _journal(self, entry):
+        fd = os.open(os.path.join(self.directory, JOURNAL_FILENAME),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _clear_journal(self):
+        self.owned.remove(JOURNAL_FILENAME)
+
+    def _recover_journal(self):
+        """Deletes the temporary shard and completes the commit an interrupted run recorded."""
+        path = os.path.join(self.directory, JOURNAL_FILENAME)
+        if not os.path.isfile(path) or os.path.islink(path):
+            return
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().split("\n")[:-1]  # a torn last line was never acted on
+        entries = []
+        for line in lines:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        done = {record["id"] for record in self._read_manifest()}
+        for entry in entries:
+            temporary = str(entry.get("writing", ""))
+            if temporary.endswith(".tmp") and SHARD_PATTERN.match(temporary[:-4]):
+                if self.owned.remove(temporary):
+                    logger.info("removed %s: the temporary shard of an interrupted run (its "
+                                "videos are written again)", temporary)
+            shard = str(entry.get("committing", ""))
+            if SHARD_PATTERN.match(shard) and os.path.isfile(os.path.join(self.directory, shard)):
+                missing = [r for r in entry.get("records", []) if r.get("id") not in done]
+                if missing:
+                    self._append_manifest(missing)
+                    done.update(record["id"] for record in missing)
+                    logger.info("completed the commit of %s that an interrupted run renamed "
+                                "but did not list: %d videos added to the manifest",
+                                shard, len(missing))
+        self._clear_journal()
 
     def _read_manifest(self):
+        return schema.read_manifest(self.directory) if os.path.isfile(self.manifest_path) else []
+
+    def _cut_torn_manifest_line(self):
         path = self.manifest_path
-        if not os.path.exists(path):
-            return []
+        if not os.path.isfile(path):
+            return
         with open(path, "rb") as handle:
             data = handle.read()
         if data and not data.endswith(b"\n"):
-            # A crash during the append: the torn line's shard is then an orphan (below).
+            # A crash during the append: the journal still holds the full lines.
             with open(path, "r+b") as handle:
                 handle.truncate(data.rfind(b"\n") + 1)
             logger.warning("%s: cut a torn last line left by an interrupted run", path)
-        return schema.read_manifest(self.directory)
 
-    def _remove_orphan_shards(self):
+    def _check_listed_shards(self):
         named = {record["shard"] for record in self.records}
-        for name in self._shard_files():
-            if name not in named:
-                os.remove(os.path.join(self.directory, name))
-                logger.warning("removed shard %s: an interrupted run renamed it but did not "
-                               "list it in the manifest; its videos are written again", name)
+        unlisted = [name for name in self._shard_files() if name not in named]
+        if unlisted:
+            raise SchemaError(
+                os.path.join(self.directory, unlisted[0]),
+                f"is not listed in {schema.MANIFEST_FILENAME}, so kerasfer cannot tell that it "
+                f"wrote it ({len(unlisted)} such shard(s): {', '.join(unlisted[:5])})",
+                f"move it out of {self.directory} (readers would take it for data), then rerun; "
+                "nothing was deleted")
         for name in sorted(named - set(self._shard_files())):
             logger.warning("%s: the manifest names shard %s but it is missing; its videos "
                            "count as done. Rebuild with --overwrite to restore them",
@@ -183,6 +252,7 @@ class DatasetWriter:
 
             self._shard_name = f"part-{self._next_index:05d}{schema.SHARD_SUFFIX}"
             self._next_index += 1
+            self._journal({"writing": os.path.basename(self._temporary_path())})
             self._writer = tf.io.TFRecordWriter(self._temporary_path())
         self._writer.write(serialized)
         record = schema.manifest_record(
@@ -204,16 +274,26 @@ class DatasetWriter:
         """Finishes the current shard: fsync, rename, then append its manifest lines."""
         if self._writer is None:
             return
-        import json
-
         self._writer.close()
         self._writer = None
         temporary = self._temporary_path()
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
+        self._journal({"committing": self._shard_name, "records": self._pending})
+        # The final name is free: `_check_listed_shards` refused unlisted shards and the
+        # numbering continues after every existing one.
         os.replace(temporary, os.path.join(self.directory, self._shard_name))
         _fsync_directory(self.directory)
-        data = "".join(json.dumps(record, sort_keys=True) + "\n" for record in self._pending)
+        self._append_manifest(self._pending)
+        self._clear_journal()
+        self.records.extend(self._pending)
+        self.done_ids.update(record["id"] for record in self._pending)
+        self.shards_written.append(self._shard_name)
+        logger.info("wrote %s (%d videos)", self._shard_name, len(self._pending))
+        self._pending = []
+
+    def _append_manifest(self, records):
+        data = "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
         fd = os.open(self.manifest_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             view = memoryview(data.encode("utf-8"))
@@ -222,18 +302,14 @@ class DatasetWriter:
             os.fsync(fd)
         finally:
             os.close(fd)
-        self.records.extend(self._pending)
-        self.done_ids.update(record["id"] for record in self._pending)
-        self.shards_written.append(self._shard_name)
-        logger.info("wrote %s (%d videos)", self._shard_name, len(self._pending))
-        self._pending = []
 
     def abort(self):
         """Drops the unfinished shard (its videos are written again by the next run)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-            os.remove(self._temporary_path())
+            self.owned.remove(os.path.basename(self._temporary_path()))
+            self._clear_journal()
         self._pending = []
 
     def close(self, commit=True):

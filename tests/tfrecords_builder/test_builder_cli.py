@@ -216,8 +216,9 @@ def test_ctrl_c_drops_the_unfinished_shard_and_rerun_completes(tmp_path, carphon
     monkeypatch.setattr(tfrecords_builder.process, "process_video", real)
     # The shard holding copy2 (and copy3 in progress) was dropped, not left half-written.
     assert [r["id"] for r in schema.read_manifest(out)] == ids[:2]
-    assert sorted(os.listdir(out)) == [".builder.lock", "classes.json", "failures.jsonl",
-                                       "manifest.jsonl", "part-00000.tfrecord"]
+    assert sorted(os.listdir(out)) == [".builder.lock", ".kerasfer-directory.json",
+                                       "classes.json", "failures.jsonl", "manifest.jsonl",
+                                       "part-00000.tfrecord"]
     assert main(argv) == 0
     assert sorted(read_records(out)) == ids
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import glob
 import json
 import os
 
@@ -17,6 +16,7 @@ from kerasfer.data.synthetic.face_identity import FaceIdentity
 from kerasfer.data.synthetic.face_renderer import FaceRenderer
 from kerasfer.data.synthetic.synthetic_video import render_video
 from kerasfer.errors import SchemaError
+from kerasfer.owned_directory import OwnedDirectory
 
 # Bump when the rendering changes, so cached datasets are rebuilt.
 GENERATOR_VERSION = 1
@@ -24,6 +24,7 @@ PARAMETERS_FILENAME = "synthetic.json"
 CSV_FILENAME = "videos.csv"
 VIDEO_FOLDER = "videos"
 LOCK_FILENAME = ".synthetic.lock"
+TOOL = "kerasfer.data.synthetic"
 
 
 def dataset_classes(class_names=AFEW_CLASSES, genuine_posed=False):
@@ -75,22 +76,67 @@ def _is_cached(out_dir, parameters):
             and os.path.exists(os.path.join(out_dir, schema.MANIFEST_FILENAME)))
 
 
-def _refuse_foreign_dataset(out_dir):
-    manifest = os.path.join(out_dir, schema.MANIFEST_FILENAME)
-    if os.path.exists(manifest) and not os.path.exists(os.path.join(out_dir,
-                                                                    PARAMETERS_FILENAME)):
-        raise SchemaError(out_dir, "holds a dataset that the synthetic generator did not write",
-                          "choose another --out directory; nothing was overwritten")
+def _claim(out_dir):
+    """Creates `out_dir` or checks that the generator wrote it (issue 13: data lost).
+
+    A non-empty directory that kerasfer did not create is refused, naming its files; an
+    earlier generator's directory (with `synthetic.json`, before the ownership marker) is
+    adopted, and only the files its records list are ever deleted (`_clear_previous`).
+    """
+    OwnedDirectory(out_dir, TOOL).claim(
+        ignore=(LOCK_FILENAME,), adopt=lambda names: PARAMETERS_FILENAME in names)
+
+
+def _recorded_files(out_dir):
+    """Names (relative to `out_dir`) that the previous generation recorded as written."""
+    try:
+        with open(os.path.join(out_dir, PARAMETERS_FILENAME), encoding="utf-8") as handle:
+            stored = json.load(handle)
+    except (OSError, ValueError):
+        return []
+    if isinstance(stored, dict) and isinstance(stored.get("files"), list):
+        return [str(name) for name in stored["files"]]
+    # Written before the list existed: its manifest names the shards and the mp4 files.
+    names = [schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
+             PARAMETERS_FILENAME]
+    try:
+        for record in schema.read_manifest(out_dir):
+            names += [record["shard"]] + ([record["source_path"]] if record.get("source_path")
+                                          else [])
+        if any(record.get("source_path") for record in schema.read_manifest(out_dir)):
+            names.append(CSV_FILENAME)
+    except (SchemaError, KeyError, TypeError):
+        pass
+    return names
+
+
+def _planned_files(num_videos, videos_per_shard, write_mp4):
+    """Every name this generation may create, temporaries included, recorded up front."""
+    num_shards = (num_videos + videos_per_shard - 1) // videos_per_shard
+    names = []
+    for shard_index in range(num_shards):
+        shard = f"synthetic-{shard_index:05d}-of-{num_shards:05d}{schema.SHARD_SUFFIX}"
+        names += [shard, shard + ".tmp"]
+    if write_mp4:
+        for index in range(num_videos):
+            path = f"{VIDEO_FOLDER}/syn{index:05d}.mp4"
+            names += [path, path + ".tmp.mp4"]
+        names.append(CSV_FILENAME)
+    pid = os.getpid()
+    for name in (schema.CLASSES_FILENAME, PARAMETERS_FILENAME):
+        names += [name, f"{name}.tmp-{pid}"]
+    names += [schema.FAILURES_FILENAME, schema.MANIFEST_FILENAME,
+              schema.MANIFEST_FILENAME + ".tmp"]
+    return names
 
 
 def _clear_previous(out_dir):
-    _refuse_foreign_dataset(out_dir)
-    patterns = ["*" + schema.SHARD_SUFFIX, "*.tmp", schema.MANIFEST_FILENAME,
-                schema.CLASSES_FILENAME, schema.FAILURES_FILENAME, PARAMETERS_FILENAME,
-                CSV_FILENAME, os.path.join(VIDEO_FOLDER, "*.mp4")]
-    for pattern in patterns:
-        for path in glob.glob(os.path.join(out_dir, pattern)):
-            os.remove(path)
+    # Only what the previous generation's records list; never through a symbolic link.
+    owned = OwnedDirectory(out_dir, TOOL)
+    for name in _recorded_files(out_dir):
+        if name != PARAMETERS_FILENAME:
+            owned.remove(name)
+    owned.remove(PARAMETERS_FILENAME)
 
 
 @contextlib.contextmanager
@@ -220,13 +266,15 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
     out_dir = str(out_dir)
     if _is_cached(out_dir, parameters):
         return out_dir
-    _refuse_foreign_dataset(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
+    _claim(out_dir)
     with _exclusive_lock(out_dir):
         # Another process may have finished the same dataset while this one waited.
         if _is_cached(out_dir, parameters):
             return out_dir
         _clear_previous(out_dir)
+        files = _planned_files(int(num_videos), int(videos_per_shard), write_mp4)
+        schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
+                                 {"parameters": parameters, "complete": False, "files": files})
         if write_mp4:
             os.makedirs(os.path.join(out_dir, VIDEO_FOLDER), exist_ok=True)
 
@@ -305,5 +353,5 @@ def write_synthetic_dataset(out_dir, *, num_videos=140, num_subjects=20,
                 rows.writerows(csv_rows)
         schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
                                  {"parameters": parameters, "complete": True,
-                                  "classes": classes})
+                                  "classes": classes, "files": files})
     return out_dir
