@@ -41,6 +41,7 @@ class SyntheticConfig:
     apex_fraction: float = 0.5
     seed: int = 0
     class_names: list = dataclasses.field(default_factory=lambda: ["Happy", "Sad", "Surprise"])
+    genuine_posed: bool = False
 
 
 @dataclasses.dataclass
@@ -131,7 +132,12 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class ExperimentConfig:
-    """A whole experiment: `run_dir` holds config.yaml, splits.json, logs/, checkpoints/..."""
+    """A whole experiment: `run_dir` holds config.yaml, splits.json, logs/, checkpoints/...
+
+    `pipeline` names the system run end to end (`kerasfer.pipelines` registry; the default
+    `clip_classifier` is `kerasfer.training.Experiment`); `pipeline_options` holds that
+    system's own settings, checked against its options dataclass.
+    """
 
     run_dir: str = "runs/cpu_tiny"
     seed: int = 0
@@ -140,6 +146,8 @@ class ExperimentConfig:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sampler: SamplerConfig = dataclasses.field(default_factory=SamplerConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    pipeline: str = "clip_classifier"
+    pipeline_options: dict = dataclasses.field(default_factory=dict)
 
 
 CHOICES = {
@@ -234,6 +242,11 @@ def _build(cls, mapping, source, prefix=""):
         else:
             values[name] = _coerce(f"{prefix}{name}", value, kind, source)
     return cls(**values)
+
+
+def section_from_dict(cls, mapping, source="<config>", prefix=""):
+    """Builds the config dataclass `cls` from a dict, checking keys and types (as `load_config`)."""
+    return _build(cls, mapping or {}, source, prefix)
 
 
 def config_from_dict(mapping, source="<config>"):

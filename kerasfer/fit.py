@@ -101,12 +101,17 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config, args.overrides)
-        from kerasfer.training.experiment import Experiment
+        from kerasfer.pipelines import get_pipeline
 
-        summary = Experiment(config).run()
-        best_epoch = summary["best_epoch"]
-        print(f"{config.run_dir}: best {summary['monitor']} = {summary['best']} at epoch "
-              f"{best_epoch} ({summary['epochs_run']} epochs)")
+        # The config's `pipeline` picks the system (kerasfer.pipelines registry); the
+        # default clip_classifier is kerasfer.training.Experiment.
+        pipeline = get_pipeline(config.pipeline)(config)
+        summary = pipeline.fit()
+        print(summary["message"])
+        if not (args.no_evaluate or pipeline.whole_video_evaluation):
+            if config.eval.run_after_fit:
+                print(pipeline.evaluate(split=config.eval.split)["summary"])
+            return 0
     except KerasferError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

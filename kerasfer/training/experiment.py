@@ -31,7 +31,10 @@ def synthetic_cache_dir(synthetic_config):
     """Returns the cache directory of a synthetic dataset (`$KERASFER_CACHE` or ~/.cache)."""
     root = os.environ.get("KERASFER_CACHE") or os.path.join(
         os.path.expanduser("~"), ".cache", "kerasfer")
-    key = hashlib.sha1(json.dumps(to_dict(synthetic_config), sort_keys=True).encode())
+    settings = to_dict(synthetic_config)
+    if not settings.get("genuine_posed"):
+        settings.pop("genuine_posed", None)  # keeps the cache keys of earlier datasets
+    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
     return os.path.join(root, f"synthetic-{key.hexdigest()[:12]}")
 
 
@@ -47,7 +50,8 @@ def prepare_data_dir(config):
         out_dir, num_videos=synthetic.num_videos, num_subjects=synthetic.num_subjects,
         class_names=tuple(synthetic.class_names), image_size=synthetic.image_size,
         min_frames=synthetic.min_frames, max_frames=synthetic.max_frames,
-        apex_fraction=synthetic.apex_fraction, seed=synthetic.seed)
+        apex_fraction=synthetic.apex_fraction, seed=synthetic.seed,
+        genuine_posed=synthetic.genuine_posed)
 
 
 def make_splits(index, data_config, seed):
