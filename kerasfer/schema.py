@@ -179,7 +179,7 @@ def encode_video_example(
             None writes no audio keys (read back as `audio_present = 0`). Defaults to None.
 
     Returns:
-        bytes, the serialised SequenceExample.
+        bytes, the serialised SequenceExample (deterministic: equal inputs give equal bytes).
     """
     tf = _tf()
     num_frames = len(jpeg_frames)
@@ -234,7 +234,9 @@ def encode_video_example(
         key: tf.train.FeatureList(feature=value) for key, value in lists.items()
     })
     example = tf.train.SequenceExample(context=context, feature_lists=feature_lists)
-    return example.SerializeToString()
+    # Deterministic: map entries (the feature keys) in sorted order, so the same video gives
+    # the same bytes whatever the protobuf backend, PYTHONHASHSEED, runner or worker count.
+    return example.SerializeToString(deterministic=True)
 
 
 def parse_video_example(serialized):

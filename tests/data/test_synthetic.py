@@ -383,3 +383,22 @@ def test_regeneration_deletes_only_recorded_files(tmp_path):
         "synthetic-00000-of-00002.tfrecord", "synthetic-00001-of-00002.tfrecord",
         "synthetic-00009-of-00010.tfrecord"]
     assert len(schema.read_manifest(out)) == 2
+
+
+@pytest.mark.slow  # two processes with TensorFlow start-up (~13 s CPU)
+def test_hash_seed_does_not_change_the_bytes(tmp_path):
+    """Issue 12: the generator's shards are byte-identical under PYTHONHASHSEED=1 and =2."""
+    import subprocess
+    import sys
+
+    digests = []
+    for hash_seed in (1, 2):
+        out = tmp_path / f"h{hash_seed}"
+        code = ("from kerasfer.data.synthetic import write_synthetic_dataset as w; "
+                f"w({str(out)!r}, num_videos=3, num_subjects=2, image_size=24, min_frames=12, "
+                "max_frames=14, videos_per_shard=2, class_names=('A', 'B', 'C'))")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
+                       env={**os.environ, "PYTHONHASHSEED": str(hash_seed)})
+        digests.append({name: _sha(os.path.join(out, name)) for name in sorted(os.listdir(out))
+                        if name.endswith(".tfrecord") or name == "manifest.jsonl"})
+    assert len(digests[0]) == 3 and digests[0] == digests[1]
