@@ -157,7 +157,9 @@ CHOICES = {
     "train.optimizer": ("sgd", "adam", "adamw"),
     "train.schedule": ("constant", "step", "cosine_restarts"),
     "train.class_weights": ("none", "balanced"),
-    "train.monitor": ("val_accuracy", "val_loss", "val_video_accuracy"),
+    # Keys the training loop logs every epoch (a key it never logs would leave no best
+    # model and early stopping comparing None).
+    "train.monitor": ("val_accuracy", "val_loss", "accuracy", "loss"),
     "sampler.kind": ("softmax", "uniform", "reinforce", "label_guided"),
     "sampler.score_source": ("clean", "training_pass"),
     "eval.split": ("validation", "test", "train"),

@@ -370,3 +370,37 @@ def load_splits(path):
                           "validation and test lists)",
                           "write it with kerasfer.data.folds.save_splits")
     return splits
+
+
+def check_split_classes(train_records, validation_records, class_names, source=None):
+    """Refuses a training side with fewer than two classes; lists validation's missing ones.
+
+    A classifier trained on one class reaches loss 0 and accuracy 1 and learns nothing.
+
+    Args:
+        train_records: list of dict. Manifest records of the training side.
+        validation_records: list of dict. Manifest records of the validation side.
+        class_names: list of str. The dataset's classes (index = label).
+        source: str or None. What to name in the error (e.g. the splits file). Defaults
+            to None.
+
+    Returns:
+        list of str, the class names with no validation video (a warning for the caller).
+
+    Raises:
+        LabelError: the training side holds fewer than two classes.
+    """
+    names = list(class_names)
+
+    def present(records):
+        return sorted({int(r["label"]) for r in records if int(r["label"]) >= 0})
+
+    trained = present(train_records)
+    if len(trained) < 2:
+        held = ", ".join(names[c] if c < len(names) else str(c) for c in trained) or "none"
+        raise LabelError(source, f"the training split holds {len(trained)} class ({held}) in "
+                         f"{len(train_records)} videos; a classifier needs at least two",
+                         "add videos of other classes, check the labels (classes.json, the "
+                         "builder's label source) or choose another data.split")
+    validated = set(present(validation_records))
+    return [name for c, name in enumerate(names) if c in trained and c not in validated]

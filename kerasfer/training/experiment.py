@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import warnings
 
 from kerasfer import schema
@@ -224,7 +225,7 @@ class Experiment:
 
         from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
         from kerasfer.training.clip_scoring_model import ClipScoringModel
-        from kerasfer.training.optimizers import build_optimizer
+        from kerasfer.training.optimizers import build_optimizer, check_head_layers
 
         import tensorflow as tf
 
@@ -241,6 +242,13 @@ class Experiment:
         self.splits = load_or_make_splits(self.run_dir, self.index, config)
         self.train_records = self.index.select(ids=self.splits["train"])
         self.validation_records = self.index.select(ids=self.splits["validation"])
+        missing = folds.check_split_classes(self.train_records, self.validation_records,
+                                            self.index.classes,
+                                            os.path.join(self.run_dir, "splits.json"))
+        if missing:
+            print(f"warning: {self.run_dir}: the validation split has no video of "
+                  f"{', '.join(missing)}; validation accuracy ignores those classes",
+                  file=sys.stderr)
         self.sampler = build_sampler(config, self.train_records, self.index)
         data = config.data
         common = dict(clip_length=data.clip_length, duration=data.duration,
@@ -257,6 +265,9 @@ class Experiment:
         num_classes = self.index.num_classes
         with self.strategy.scope():
             self.network = build_network(config, num_classes)
+            if config.train.backbone_learning_rate is not None:
+                # Differential learning rates read model.head_layers: every name must match.
+                check_head_layers(self.network, config.model.head_layers)
             self.scoring_model = ClipScoringModel(
                 self.network, len(self.train_records), config.sampler.score_source,
                 config.model.input_dropout,
@@ -336,6 +347,9 @@ class Experiment:
 
     def fit(self):
         """Trains (or resumes); returns the Keras history dict of this call."""
+        import tensorflow as tf
+
+        from kerasfer.data.shard_check import corrupt_shard_error
         from kerasfer.training.clip_scoring_model import ClipScoringModel
 
         initial_epoch = self.checkpoint.restore(self.scoring_model)
@@ -351,17 +365,24 @@ class Experiment:
             # Keras' "ran out of data" / "shuffle ignored" warnings are expected.
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
-            history = self.scoring_model.fit(
-                ClipScoringModel.prepare(self.train_dataset, self.strategy.num_replicas_in_sync),
-                epochs=self.config.train.epochs,
-                initial_epoch=initial_epoch, validation_data=self.validation_dataset,
-                callbacks=self.callbacks, verbose=self.config.train.verbose)
+            try:
+                history = self.scoring_model.fit(
+                    ClipScoringModel.prepare(self.train_dataset,
+                                             self.strategy.num_replicas_in_sync),
+                    epochs=self.config.train.epochs,
+                    initial_epoch=initial_epoch, validation_data=self.validation_dataset,
+                    callbacks=self.callbacks, verbose=self.config.train.verbose)
+            except tf.errors.DataLossError as exc:
+                raise corrupt_shard_error(self.index.shard_paths, exc) from None
         return history.history
 
     def summary(self):
-        """Returns a dict with the best epoch/value and the run directory."""
+        """Returns a dict with the best value, its epoch (1-based, as Keras' "Epoch 4/24"
+        progress line) and the run directory."""
+        best_epoch = self.checkpoint.best_epoch
         return {"run_dir": self.run_dir, "monitor": self.checkpoint.monitor,
-                "best": self.checkpoint.best, "best_epoch": self.checkpoint.best_epoch,
+                "best": self.checkpoint.best,
+                "best_epoch": None if best_epoch is None else best_epoch + 1,
                 "epochs_run": len(self.checkpoint.history),
                 "stopped_early": self.checkpoint.stopped_early}
 

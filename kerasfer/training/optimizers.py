@@ -79,6 +79,36 @@ def head_variable_paths(variables, head_layers):
     return [v.path for v in variables if any(name in v.path for name in head_layers)]
 
 
+def check_head_layers(network, head_layers):
+    """Raises `ConfigError` when a name of `head_layers` matches no layer of `network`.
+
+    A name matches a layer whose name equals it or a variable whose path contains it
+    (`head_variable_paths`). The error names the unmatched names and the network's top-level
+    layers (for a `ClipClassifier`: `classifier`, `frame_scores`, `temporal_pooling`, ...).
+
+    Args:
+        network: keras.Model.
+        head_layers: sequence of str. `model.head_layers`.
+    """
+    names = set()
+
+    def collect(layer):
+        names.add(layer.name)
+        for sub in getattr(layer, "layers", []):
+            collect(sub)
+
+    collect(network)
+    paths = [v.path for v in network.variables]
+    bad = [name for name in head_layers
+           if name not in names and not any(name in path for path in paths)]
+    if bad:
+        top = [layer.name for layer in network.layers
+               if not isinstance(layer, keras.layers.InputLayer)][-10:]
+        raise ConfigError("model.head_layers", f"{bad} match no layer of model "
+                          f"{network.name!r}, whose last layers are {top}",
+                          "set model.head_layers to names of the classifier layers")
+
+
 def build_optimizer(train_config, steps_per_epoch, variables=(), head_layers=("classifier",)):
     """Builds the optimizer of `train_config` (a `kerasfer.config.TrainConfig`).
 

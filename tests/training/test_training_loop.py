@@ -156,3 +156,18 @@ def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(ti
     assert not callback.check_starts
     assert np.all(callback.last_starts == 0)
     assert [h["epoch"] for h in experiment.checkpoint.history] == [0, 1]
+
+
+def test_best_epoch_is_one_based_for_users(tiny_config, capsys):
+    # Keras prints "Epoch 1/2" for epoch index 0: the summary and the CLI line say 1 too.
+    from kerasfer.fit import main
+
+    config = tiny_config(epochs=2, **{"train.early_stopping_patience": 1,
+                                      "train.learning_rate": 1e-12})
+    from kerasfer.config import save_config
+
+    save_config(config, str(config.run_dir) + ".yaml")
+    assert main(["--config", str(config.run_dir) + ".yaml", "--no-evaluate"]) == 0
+    assert "at epoch 1 (2 epochs)" in capsys.readouterr().out
+    with open(os.path.join(config.run_dir, "training_summary.json")) as handle:
+        assert json.load(handle)["best_epoch"] == 1
