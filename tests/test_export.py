@@ -13,6 +13,7 @@ import tensorflow as tf
 from kerasfer.data.augmentation import resize_frames
 from kerasfer.data.normalization import normalize_frames
 from kerasfer.evaluation import VideoScorer
+from kerasfer.export import ExportError
 from kerasfer.export import export_saved_model
 from kerasfer.layers import WindowedSoftmaxPooling
 
@@ -145,16 +146,22 @@ def test_fresh_process_without_kerasfer_matches_keras(exported, processes):
 
 
 @pytest.mark.parametrize("videos", [
+    np.zeros((0, 5, 12, 12, 3), "uint8"),        # a batch of 0 videos
     np.zeros((1, 0, 12, 12, 3), "uint8"),        # empty video
     np.zeros((4, 12, 12, 3), "uint8"),           # one video without the batch axis
     np.zeros((1, 5, 12, 12, 1), "uint8"),        # grey instead of RGB
     np.zeros((1, 5, 0, 12, 3), "uint8"),         # empty frames
-], ids=["empty", "rank4", "one_channel", "zero_height"])
+], ids=["empty_batch", "empty", "rank4", "one_channel", "zero_height"])
 def test_bad_shapes_fail_with_clear_message(exported, videos):
     serve = tf.saved_model.load(exported[1]).signatures["serving_default"]
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"kerasfer serving: `videos` must be uint8 \[batch, frames >= 1"):
+    with pytest.raises(tf.errors.InvalidArgumentError) as caught:
         serve(videos=tf.constant(videos))
+    # What a user sees: TensorFlow's frame around kerasfer's line, which names the shape.
+    shape = " ".join(str(size) for size in videos.shape)
+    assert ("assertion failed: [kerasfer serving: `videos` must be uint8 [batch >= 1, "
+            "frames >= 1, height >= 1, width >= 1, 3] aligned RGB faces; received shape] "
+            f"[{shape}]") in caught.value.message
+    assert "Incompatible shapes" not in caught.value.message
 
 
 def test_wrong_dtype_names_uint8(exported):
@@ -205,9 +212,11 @@ def test_export_argument_errors(exported, tmp_path):
                            class_names=["a", "b"])
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("not an export")
-    with pytest.raises(FileExistsError, match="not a kerasfer export"):
+    with pytest.raises(ExportError, match="not empty \\(notes.txt\\) and has no "
+                                          "kerasfer_export_marker.json"):
         export(model, tmp_path / "other")
-    with pytest.raises(ValueError, match="takes clips of 6 frames; pass clip_length=6"):
+    assert (tmp_path / "other" / "notes.txt").read_text() == "not an export"
+    with pytest.raises(ValueError, match="takes clips of 6 frames but clip_length=8; pass clip_length=6"):
         export_saved_model(clip_level_model(), str(tmp_path / "c"), normalization="unit",
                            image_size=SIZE, grayscale=False, clip_length=8,
                            pooling_temperature=1.0, class_names=NAMES)
@@ -235,8 +244,8 @@ def test_strided_registry_model_export_matches_scorer(tmp_path):
     for frames in (clip_length - 3, clip_length + 5):
         video = uint8_video(frames, seed=frames, side=size)
         expected = scorer.score(video[0].astype("float32") / 255.0)
-        # Clip by clip: one window per start, no one-pass frame scores.
-        assert expected.frame_scores is None
+        # Clip by clip: one window per start.
+        assert scorer.temporal_output == "strided"
         assert expected.window_scores.shape == (max(frames, clip_length) - clip_length + 1,
                                                 CLASSES)
         padded = video[0].astype("float32") / 255.0

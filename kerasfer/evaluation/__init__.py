@@ -20,9 +20,13 @@ from kerasfer.evaluation.report import build_report
 from kerasfer.evaluation.report import classification_summary
 from kerasfer.evaluation.report import write_aggregate_report
 from kerasfer.evaluation.report import write_report
+from kerasfer.evaluation.video_inference_model import TEMPORAL_OUTPUTS
+from kerasfer.evaluation.video_inference_model import VideoInferenceModel
+from kerasfer.evaluation.video_inference_model import detect_temporal_output
 from kerasfer.evaluation.video_predictions import VideoPredictions
 from kerasfer.evaluation.video_scorer import VideoScorer
 from kerasfer.evaluation.video_scorer import VideoScores
+from kerasfer.evaluation.video_scorer import compiled_inference
 from kerasfer.evaluation.video_scorer import pad_to_length
 from kerasfer.evaluation.window_pooling import pool_video_scores
 from kerasfer.evaluation.window_pooling import softmax_pool
