@@ -67,6 +67,45 @@ class Pipeline:
         """Computes the pipeline's metric on `split`; returns a report dict with "summary"."""
         raise NotImplementedError
 
+    def prepare_data(self):
+        """Resolves the dataset (synthetic when `data.dir` is empty), saves `RUN/config.yaml`
+        and the subject-independent split `RUN/splits.json` (reused on reruns).
+
+        Returns:
+            `(index, splits)`: `kerasfer.data.DatasetIndex` and the split dict of id lists.
+        """
+        from kerasfer.config import save_config
+        from kerasfer.data import DatasetIndex
+        from kerasfer.training.experiment import load_or_make_splits, prepare_data_dir
+
+        os.makedirs(self.run_dir, exist_ok=True)
+        data_dir = prepare_data_dir(self.config)
+        self.config.data.dir = os.path.abspath(data_dir)
+        save_config(self.config, os.path.join(self.run_dir, "config.yaml"))
+        index = DatasetIndex.load(data_dir)
+        return index, load_or_make_splits(self.run_dir, index, self.config)
+
+    def load_data(self, data_dir=None):
+        """`(index, splits)` of a finished run (`data_dir` overrides the saved `data.dir`)."""
+        from kerasfer.data import DatasetIndex
+        from kerasfer.training.experiment import prepare_data_dir
+
+        index = DatasetIndex.load(data_dir or self.config.data.dir
+                                  or prepare_data_dir(self.config))
+        return index, self.read_json("splits.json")
+
+    def write_report(self, report, markdown, out_dir=None):
+        """Writes `report.json` and `report.md` into `out_dir` (default `RUN/evaluation`)."""
+        from kerasfer.schema import write_json_atomic
+
+        out_dir = out_dir or os.path.join(self.run_dir, "evaluation")
+        os.makedirs(out_dir, exist_ok=True)
+        write_json_atomic(os.path.join(out_dir, "report.json"), report)
+        with open(os.path.join(out_dir, "report.md"), "w", encoding="utf-8") as handle:
+            handle.write(markdown)
+        report["out_dir"] = out_dir
+        return report
+
     def write_json(self, name, payload):
         """Writes `RUN/name` atomically; returns its path."""
         from kerasfer.schema import write_json_atomic

@@ -16,7 +16,8 @@ from kerasfer.errors import ConfigError
 _PIPELINES = {}
 # Modules that register the built-in pipelines, imported on first look-up (they import
 # TensorFlow and the training code, which `import kerasfer.pipelines` must not pay for).
-_BUILTIN_MODULES = ("kerasfer.pipelines.clip_classifier",)
+_BUILTIN_MODULES = ("kerasfer.pipelines.clip_classifier",
+                    "kerasfer.pipelines.relaxed_aggregation_genuine_fake")
 
 
 def register_pipeline(name):
