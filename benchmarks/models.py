@@ -144,7 +144,8 @@ def r3d_18_segments(batch, repeats=4):
 
     rows = []
     for cut, prefix in zip(cuts, torch_prefixes):
-        sub = keras.Model(model.input, model.get_layer(cut).output)
+        sub = (model if cut == cuts[-1] else  # the other cuts are in the ClipClassifier's backbone
+               keras.Model(model.backbone.input, model.backbone.get_layer(cut).output))
 
         @tf.function
         def keras_step(x, sub=sub):
@@ -178,7 +179,7 @@ def cpu_name():
 
 
 def keras_model(name, jit_compile, batch):
-    kwargs = {"input_size": 112} if name == "i3d_vgg16" else {}
+    kwargs = {"input_shape": (None, 112, 112, 3)} if name == "i3d_vgg16" else {}
     model = get_model(name, NUM_CLASSES, **kwargs)
     model.compile(optimizer=keras.optimizers.SGD(1e-4),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -258,10 +259,11 @@ def bench_whole_video(repeats, length=128, window=16, temperature=1.0, chunk=16)
     num_windows = length - window + 1
     results = {}
     for time_kernel in (3, 1):
-        model = get_model("fer_mini_xception_3d", NUM_CLASSES, pooling="none",
+        model = get_model("fer_mini_xception_3d", NUM_CLASSES, pretrained=True,
                           time_kernel=time_kernel)
         radius = model.get_layer("fer_mini_xception_backbone").temporal_radius
-        predict = tf.function(model, reduce_retracing=True)
+        predict = tf.function(keras.Model(model.input, model.get_layer("frame_scores").output),
+                              reduce_retracing=True)
         windowed = WindowedSoftmaxPooling(window, temperature)
         across = SoftmaxPooling(temperature)
 

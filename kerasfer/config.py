@@ -74,8 +74,11 @@ class ModelConfig:
     name: str = "r3d_18"
     kwargs: dict = dataclasses.field(default_factory=lambda: {"width_multiplier": 0.125})
     input_dropout: float = 0.0
+    # Passed to the builder as `dropout_rate` (None: the family's default).
     feature_dropout: typing.Optional[float] = None
     head_layers: list = dataclasses.field(default_factory=lambda: ["classifier", "temporal_pooling"])
+    # False: random; True: the family's shipped weights; a path: a saved 2D model to inflate.
+    pretrained: typing.Union[bool, str] = False
 
 
 @dataclasses.dataclass
@@ -195,7 +198,12 @@ def _coerce(key, value, kind, source):
             if option is type(None) and value is None:
                 return None
         options = [a for a in typing.get_args(kind) if a is not type(None)]
-        return _coerce(key, value, options[0], source)
+        for option in options[:-1]:
+            try:
+                return _coerce(key, value, option, source)
+            except ConfigError:
+                pass
+        return _coerce(key, value, options[-1], source)
     if kind is float and isinstance(value, str):
         # YAML 1.1 reads "1e-5" (no dot) as a string; accept it as the number it spells.
         try:

@@ -1,9 +1,14 @@
-"""C3D (Tran et al. 2015), the clip-level 3D CNN used for FER by seed 003 and the thesis."""
+"""C3D (Tran et al. 2015), the clip-level 3D CNN used for FER by Fan et al. and Ayral (2021)."""
 
 import math
 
 import keras
 
+from kerasfer.models.contract import check_input_shape
+from kerasfer.models.contract import check_pooling
+from kerasfer.models.contract import check_positive_int
+from kerasfer.models.contract import check_pretrained
+from kerasfer.models.contract import check_rate
 from kerasfer.models.registry import register_model
 
 # (block name, convolution filters, pool size) of Tran et al. (2015), Fig. 1.
@@ -45,29 +50,36 @@ def c3d_pool5_shape(input_shape):
 
 
 @register_model("c3d", tiny_kwargs={"width_multiplier": 1 / 16, "input_shape": (16, 28, 28, 3)},
-                tiny_input_shape=(16, 28, 28, 3),
+                tiny_input_shape=(16, 28, 28, 3), temporal_output="clip",
                 description="C3D (Tran et al. 2015): 8 3×3×3 convs, fc6/fc7 4096, clip-level")
-def c3d(num_classes, input_shape=(16, 112, 112, 3), width_multiplier=1.0, dropout_rate=0.5,
-        name="c3d"):
+def c3d(num_classes, *, input_shape=None, pooling=None, dropout_rate=0.5,
+        input_dropout_rate=0.0, pretrained=False, width_multiplier=1.0, name="c3d"):
     """C3D of Tran et al. (2015), clip-level: fixed-length clips to class logits.
 
     conv1a 64 → pool1 1×2×2 → conv2a 128 → pool2 → conv3a/b 256 → pool3 → conv4a/b 512 →
     pool4 → conv5a/b 512 → pool5 (all convolutions 3×3×3, pad 1, ReLU; pools 2×2×2 with
     Caffe's round-up) → fc6 4096 → dropout → fc7 4096 → dropout → fc8. At 16×112×112,
     pool5 is 1×4×4×512 = 8192 features and the model has 79,991,015 parameters with 487
-    classes (Sports-1M) and 78,409,573 with 101 (UCF-101). Seed 003 uses it for AFEW and
-    the thesis (seed 004, Section 1.2.2) reviews the C3D / weighted C3D results on AFEW.
+    classes (Sports-1M) and 78,409,573 with 101 (UCF-101). Fan, "Spatiotemporal networks
+    for video emotion recognition" (AFEW 6.0), uses it on AFEW, and Ayral (2021) thesis,
+    Section 1.2.2, reviews the C3D / weighted C3D results there.
     fc6/fc7 make it clip-level: the frame count is fixed by `input_shape` (16 in the
-    paper). Keras flattens pool5 as (frames, height, width, channels), Caffe as
-    (channels, frames, height, width): permute fc6's rows when porting Caffe weights.
+    paper), there are no per-frame scores and no `ClipClassifier` head (its fc head mixes
+    all frames), so `pooling` is None. Keras flattens pool5 as (frames, height, width,
+    channels), Caffe as (channels, frames, height, width): permute fc6's rows when porting
+    Caffe weights.
 
     Args:
         num_classes: int. Number of classes (fc8 units).
-        input_shape: tuple. Clip shape `(frames, height, width, channels)`. Defaults to
-            `(16, 112, 112, 3)`.
+        input_shape: tuple or None. Clip shape `(frames, height, width, channels)`, frames
+            known. None means `(16, 112, 112, 3)`.
+        pooling: None. C3D scores the clip as a whole (contract argument). Defaults to None.
+        dropout_rate: float. Dropout after fc6 and fc7 (the last one is the dropout before
+            the classifier fc8). Defaults to `0.5`.
+        input_dropout_rate: float. Dropout on the input clip. Defaults to `0.0`.
+        pretrained: bool or None. No weights are shipped: only False/None. Defaults to False.
         width_multiplier: float. Scales every convolution and fc6/fc7 width, for tiny CPU
             variants (1/16 → 4…32 filters, 256 units). Defaults to `1.0`.
-        dropout_rate: float. Dropout after fc6 and fc7. Defaults to `0.5`.
         name: str. Model name. Defaults to `"c3d"`.
 
     Returns:
@@ -80,23 +92,22 @@ def c3d(num_classes, input_shape=(16, 112, 112, 3), width_multiplier=1.0, dropou
     >>> model(np.zeros((2, 16, 28, 28, 3))).shape
     (2, 7)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError("num_classes must be a positive int. "
-                         f"Received: num_classes={num_classes!r}")
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 4 or any(n is None or n < 1 for n in input_shape):
-        raise ValueError("C3D is clip-level (fc6 needs a fixed pool5 size): input_shape must be "
-                         "4 known sizes (frames, height, width, channels). "
-                         f"Received: input_shape={input_shape}")
-    if not width_multiplier > 0:
+    check_positive_int(num_classes, "num_classes")
+    input_shape = check_input_shape((16, 112, 112, 3) if input_shape is None else input_shape,
+                                    "c3d", fixed_frames=True)
+    check_pooling(pooling, (None,))
+    if (isinstance(width_multiplier, bool) or not isinstance(width_multiplier, (int, float))
+            or not width_multiplier > 0):
         raise ValueError("width_multiplier must be > 0. "
                          f"Received: width_multiplier={width_multiplier!r}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError("dropout_rate must be in [0, 1). "
-                         f"Received: dropout_rate={dropout_rate!r}")
+    check_rate(dropout_rate, "dropout_rate")
+    check_rate(input_dropout_rate, "input_dropout_rate")
+    check_pretrained(pretrained, "c3d")
 
     inputs = keras.Input(input_shape, name="clips")
     x = inputs
+    if input_dropout_rate:
+        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(x)
     for block_name, filters, pool_size in C3D_BLOCKS:
         x = apply_c3d_block(x, [scaled_width(f, width_multiplier) for f in filters], pool_size,
                             block_name)

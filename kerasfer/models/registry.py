@@ -1,15 +1,37 @@
 """The model registry: `get_model(name, num_classes, **kwargs)`.
 
-Each model family registers a builder function with `register_model`. The builder takes
-`num_classes` and keyword arguments and returns a `keras.Model` mapping a clip batch
-`(batch, frames, height, width, channels)` to logits `(batch, num_classes)` (or, for landmark
-and feature models, the documented input). `tiny_kwargs` is a CPU-sized variant (small width,
-small input) used by the registry-driven tests; `input_shape` the per-sample input shape of
-that tiny variant.
+Every registered builder follows one contract (`kerasfer.models.contract`):
+
+    builder(num_classes, *, input_shape=None, pooling=<family default>,
+            dropout_rate=<family default>, input_dropout_rate=0.0, pretrained=False,
+            **family_kwargs)
+
+and returns a `keras.Model` mapping a clip batch `(batch, frames, height, width, channels)`
+to logits `(batch, num_classes)`. `input_shape=None` is the family's paper input.
+`pooling` is the temporal pooling of per-frame scores, one vocabulary for all families
+(`contract.POOLINGS`: "average", "max", "softmax", "adaptive_softmax", "windowed_softmax",
+"joint_softmax"; None = no per-frame scores, the clip is scored as a whole). Models with
+per-frame scores are `ClipClassifier`s (or follow its layer names): a layer `frame_scores`
+`(batch, frames', num_classes)` followed by a layer `temporal_pooling`.
+
+`ModelSpec.temporal_output` says what a model gives in time, so whole-video inference and
+the experiment read it instead of probing:
+
+* `"clip"`: one score per fixed-length clip (C3D's fc layers, a Bi-LSTM over the clip);
+  build it with `input_shape=(clip_length, ...)` and score a video by sliding windows.
+* `"dense"`: one frame score per input frame (`frame_scores` has `frames` steps); any T.
+* `"strided"`: fully convolutional with temporal strides (`frame_scores` has fewer steps
+  than input frames); any T.
+
+`tiny_kwargs` (including `input_shape`) build a CPU-sized variant used by the
+registry-driven tests; `tiny_input_shape` is the per-sample input of that variant.
 
 Example:
 
->>> model = get_model("c3d", num_classes=7, **model_spec("c3d").tiny_kwargs)
+>>> spec = model_spec("c3d")
+>>> model = get_model("c3d", num_classes=7, **spec.tiny_kwargs)
+>>> spec.temporal_output
+'clip'
 """
 
 from __future__ import annotations
@@ -17,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 
 from kerasfer.errors import ConfigError
+from kerasfer.models.contract import TEMPORAL_OUTPUTS
 
 _REGISTRY = {}
 
@@ -27,10 +50,12 @@ class ModelSpec:
 
     Args:
         name: str. Registry name, e.g. "c3d".
-        builder: callable. `builder(num_classes, **kwargs) -> keras.Model`.
+        builder: callable. `builder(num_classes, *, input_shape, pooling, dropout_rate,
+            input_dropout_rate, pretrained, **family_kwargs) -> keras.Model`.
         tiny_kwargs: dict. Keyword arguments of a tiny CPU variant for tests.
         tiny_input_shape: tuple. Per-sample input shape of the tiny variant, e.g.
             `(16, 32, 32, 3)`.
+        temporal_output: str. `"clip"`, `"dense"` or `"strided"` (module docstring).
         description: str. One line shown by `list_models()`.
     """
 
@@ -38,16 +63,21 @@ class ModelSpec:
     builder: object
     tiny_kwargs: dict
     tiny_input_shape: tuple
+    temporal_output: str
     description: str = ""
 
 
-def register_model(name, *, tiny_kwargs, tiny_input_shape, description=""):
-    """Decorator registering `builder(num_classes, **kwargs)` under `name`."""
+def register_model(name, *, tiny_kwargs, tiny_input_shape, temporal_output, description=""):
+    """Decorator registering a contract builder (module docstring) under `name`."""
+    if temporal_output not in TEMPORAL_OUTPUTS:
+        raise ValueError(f"temporal_output must be one of {TEMPORAL_OUTPUTS}. "
+                         f"Received: temporal_output={temporal_output!r}")
 
     def decorator(builder):
         if name in _REGISTRY and _REGISTRY[name].builder is not builder:
             raise ValueError(f"Model name already registered. Received: name={name}")
         _REGISTRY[name] = ModelSpec(name, builder, dict(tiny_kwargs), tuple(tiny_input_shape),
+                                    temporal_output,
                                     description or (builder.__doc__ or "").strip().split("\n")[0])
         return builder
 
@@ -73,7 +103,8 @@ def get_model(name, num_classes, **kwargs):
     Args:
         name: str. A name from `list_models()`.
         num_classes: int. Number of output classes.
-        **kwargs: forwarded to the model's builder (width, input size, pooling, ...).
+        **kwargs: the contract arguments (`input_shape`, `pooling`, `dropout_rate`,
+            `input_dropout_rate`, `pretrained`) and the family's own (width, depth, ...).
 
     Returns:
         A `keras.Model`.

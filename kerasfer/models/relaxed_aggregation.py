@@ -11,7 +11,7 @@ from kerasfer.layers.frame_grids import FrameGrids
 from kerasfer.layers.net_vlad import NetVLAD
 from kerasfer.layers.sliding_windows import SlidingWindows
 from kerasfer.layers.unfold_batch import UnfoldBatch
-from kerasfer.models.i3d_vgg16 import check_positive_int
+from kerasfer.models.contract import check_positive_int
 
 AGGREGATIONS = ("cbp_rnn_cbp", "cbp_rnn_netvlad", "cbp", "netvlad", "average")
 PAPER_FRAMES_PER_GRID = 3  # T (Section 5)

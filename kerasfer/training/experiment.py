@@ -164,42 +164,24 @@ def read_frame_labels(index, records):
 
 
 def build_network(config, num_classes):
-    """Builds the registry model with the clip input shape and the feature dropout."""
-    import inspect
+    """Builds the registry model through the model contract (`kerasfer.models.contract`).
 
+    Clip-level models (`ModelSpec.temporal_output == "clip"`) get `clip_length` frames,
+    fully convolutional ones any number (whole-video evaluation). `model.feature_dropout`
+    is the contract's `dropout_rate` (None: the family's default); the input dropout
+    (`model.input_dropout`) is applied by `ClipScoringModel`, so the model gets none.
+    """
     from kerasfer.models import get_model, model_spec
 
-    kwargs = dict(config.model.kwargs)
-    parameters = inspect.signature(model_spec(config.model.name).builder).parameters
-    forwards = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    spec = model_spec(config.model.name)
+    frames = config.data.clip_length if spec.temporal_output == "clip" else None
     channels = 1 if config.data.grayscale else 3
     size = config.data.image_size
-    shapes = [None]
-    if "input_size" in parameters and "input_size" not in kwargs and "input_shape" not in kwargs:
-        kwargs["input_size"] = size
-    elif ("input_shape" in parameters or forwards) and "input_shape" not in kwargs:
-        # Fully-convolutional models take any number of frames (whole-video evaluation);
-        # clip-level ones (C3D's fc layers) need F, tried second.
-        shapes = [(None, size, size, channels), (config.data.clip_length, size, size, channels)]
+    kwargs = dict(config.model.kwargs)
     if config.model.feature_dropout is not None:
-        # Dropout between the 3D CNN and the classifier (thesis 2.2.3.4: 0.9); the model
-        # families name it differently.
-        names = [n for n in ("feature_dropout_rate", "dropout_rate") if n in parameters]
-        if not names and forwards:
-            names = ["feature_dropout_rate"]
-        if not names:
-            raise ConfigError("model.feature_dropout", f"model {config.model.name!r} has no "
-                              "feature dropout argument", "leave model.feature_dropout null")
-        kwargs[names[0]] = config.model.feature_dropout
-    error = None
-    for shape in shapes:
-        attempt = dict(kwargs) if shape is None else dict(kwargs, input_shape=shape)
-        try:
-            return get_model(config.model.name, num_classes, **attempt)
-        except (TypeError, ValueError) as exc:
-            error = exc
-    raise ConfigError("model.kwargs", f"{config.model.name}: {error}",
-                      "fix model.kwargs (see the model's docstring)") from error
+        kwargs["dropout_rate"] = config.model.feature_dropout
+    return get_model(config.model.name, num_classes, input_shape=(frames, size, size, channels),
+                     input_dropout_rate=0.0, pretrained=config.model.pretrained, **kwargs)
 
 
 class Experiment:

@@ -43,6 +43,8 @@ def test_tiny_c3d_forward_and_dropout_only_in_training():
     ({"input_shape": (None, 112, 112, 3)}, "Received: input_shape=(None, 112, 112, 3)"),
     ({"width_multiplier": 0}, "Received: width_multiplier=0"),
     ({"dropout_rate": 1.0}, "Received: dropout_rate=1.0"),
+    ({"pooling": "average"}, "Received: pooling='average'"),
+    ({"pretrained": "c3d.keras"}, "Received: pretrained='c3d.keras'"),
 ])
 def test_bad_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

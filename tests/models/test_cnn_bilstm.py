@@ -1,4 +1,4 @@
-"""cnn_bilstm (seed 003): parameter count, both directions, per-step scores, fit, save, JAX."""
+"""cnn_bilstm (Fan, AFEW 6.0): parameter count, both directions, per-step scores, save, JAX."""
 
 import importlib.util
 import textwrap
@@ -15,12 +15,18 @@ from kerasfer.models.registry import get_model
 
 from jax_subprocess import assert_runs_on_jax
 
-TINY = {"input_size": 32, "width_multiplier": 1 / 16, "lstm_units": 8}
+TINY = {"input_shape": (None, 32, 32, 3), "width_multiplier": 1 / 16, "lstm_units": 8}
 TINY_FEATURES = {"backbone": None, "feature_dim": 12, "lstm_units": 6}
 
 
 def random_array(shape, seed=0):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def per_step(num_classes, **kwargs):
+    """The per-step scores `(batch, frames, num_classes)` (layer `frame_scores`) of a model."""
+    model = cnn_bilstm(num_classes, pooling="average", **kwargs)
+    return keras.Model(model.input, model.get_layer("frame_scores").output)
 
 
 def lstm_parameters(units, inputs):
@@ -54,8 +60,8 @@ def test_parameter_count_at_the_paper_settings():
 def test_any_number_of_frames_and_per_step_scores():
     keras.utils.set_random_seed(0)
     clip_model = cnn_bilstm(5, **TINY)
-    step_model = cnn_bilstm(5, pooling="none", **TINY)
-    features_model = cnn_bilstm(5, pooling="none", **TINY_FEATURES)
+    step_model = per_step(5, **TINY)
+    features_model = per_step(5, **TINY_FEATURES)
     for frames in (1, 3, 9):
         clips = random_array((2, frames, 32, 32, 3), seed=frames)
         assert clip_model(clips).shape == (2, 5)
@@ -68,7 +74,7 @@ def test_last_pooling_reads_the_final_state_of_each_direction():
     # Clip logits = W [h_forward after the last frame, h_backward after the first frame] + b,
     # and the per-step Bi-LSTM outputs carry exactly those states at steps T-1 and 0.
     keras.utils.set_random_seed(1)
-    step_model = cnn_bilstm(4, pooling="none", **TINY_FEATURES)
+    step_model = per_step(4, **TINY_FEATURES)
     clip_model = cnn_bilstm(4, **TINY_FEATURES)
     clip_model.set_weights(step_model.get_weights())
     features = random_array((2, 7, 12))
@@ -76,14 +82,14 @@ def test_last_pooling_reads_the_final_state_of_each_direction():
         features))
     units = TINY_FEATURES["lstm_units"]
     final = np.concatenate([states[:, -1, :units], states[:, 0, units:]], axis=-1)
-    kernel, bias = clip_model.get_layer("scores").get_weights()
+    kernel, bias = clip_model.get_layer("classifier").get_weights()
     np.testing.assert_allclose(clip_model(features), final @ kernel + bias, rtol=1e-5,
                                atol=1e-5)
 
 
 def test_backward_direction_sees_the_future_and_forward_only_the_past():
     keras.utils.set_random_seed(2)
-    model = cnn_bilstm(4, pooling="none", **TINY_FEATURES)
+    model = per_step(4, **TINY_FEATURES)
     states_of = keras.Model(model.input, model.get_layer("bilstm").output)
     units = TINY_FEATURES["lstm_units"]
     features = random_array((1, 6, 12))
@@ -102,7 +108,7 @@ def test_backward_direction_sees_the_future_and_forward_only_the_past():
 
 def test_temporal_pooling_of_per_step_scores():
     keras.utils.set_random_seed(3)
-    step_model = cnn_bilstm(4, pooling="none", **TINY_FEATURES)
+    step_model = per_step(4, **TINY_FEATURES)
     average_model = cnn_bilstm(4, pooling="average", **TINY_FEATURES)
     average_model.set_weights(step_model.get_weights())
     features = random_array((2, 5, 12))
@@ -116,9 +122,9 @@ def test_features_only_model_equals_the_full_model_on_extracted_fc6(tmp_path):
     source = vgg16_2d(32, width_multiplier=1 / 16)
     path = str(tmp_path / "vgg16_tiny.weights.h5")
     source.save_weights(path)
-    full = cnn_bilstm(3, weights=path, **TINY)
+    full = cnn_bilstm(3, pretrained=path, **TINY)
     head = cnn_bilstm(3, backbone=None, lstm_units=8, feature_dim=256)
-    for name in ("bilstm", "scores"):
+    for name in ("bilstm", "classifier"):
         head.get_layer(name).set_weights(full.get_layer(name).get_weights())
     clips = random_array((2, 4, 32, 32, 3))
     features = keras.Model(full.input, full.get_layer("frame_features").output)(clips)
@@ -142,7 +148,7 @@ def test_keras_round_trip_gives_identical_outputs(tmp_path):
     keras.utils.set_random_seed(6)
     for index, (model, inputs) in enumerate([
             (cnn_bilstm(3, **TINY), random_array((2, 5, 32, 32, 3))),
-            (cnn_bilstm(3, pooling="none", fc_units=5, **TINY_FEATURES),
+            (cnn_bilstm(3, pooling="max", fc_units=5, **TINY_FEATURES),
              random_array((2, 5, 12)))]):
         path = tmp_path / f"model{index}.keras"
         model.save(path)
@@ -157,7 +163,9 @@ def test_keras_round_trip_gives_identical_outputs(tmp_path):
     ({"fc_units": 2.5}, "fc_units"),
     ({"dropout_rate": 1.0}, "dropout_rate"),
     ({"width_multiplier": 0}, "width_multiplier"),
-    ({"input_size": 16}, "input_size"),
+    ({"input_shape": (None, 16, 16, 3)}, "input_shape"),
+    ({"input_shape": (None, 32, 32, 3), "backbone": None}, "input_shape"),
+    ({"pretrained": True}, "pretrained"),
     ({"pooling": "mean"}, "pooling"),
     ({"feature_dim": 100}, "feature_dim"),
     ({"feature_dim": -1, "backbone": None}, "feature_dim"),
@@ -204,7 +212,7 @@ def test_runs_on_jax(tmp_path):
     keras.utils.set_random_seed(8)
     for name, model, inputs in [
             ("clips", cnn_bilstm(3, **TINY), random_array((2, 4, 32, 32, 3))),
-            ("features", cnn_bilstm(3, pooling="none", **TINY_FEATURES),
+            ("features", per_step(3, **TINY_FEATURES),
              random_array((2, 5, 12)))]:
         model.save(tmp_path / f"{name}.keras")
         np.save(tmp_path / f"{name}_inputs.npy", inputs)

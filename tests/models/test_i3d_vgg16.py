@@ -1,11 +1,9 @@
-"""i3D-VGG16 (thesis Section 2.1.3): parameter count, head, pooling, weights files."""
+"""i3D-VGG16 (Ayral (2021) thesis, Section 2.1.3): parameter count, head, pooling, weights."""
 
 import keras
 import numpy as np
 import pytest
 
-from kerasfer.errors import ConfigError
-from kerasfer.errors import MissingAssetError
 from kerasfer.models import get_model
 from kerasfer.models.i3d_vgg16 import i3d_vgg16
 from kerasfer.models.i3d_vgg16 import vgg16_2d
@@ -21,20 +19,22 @@ def test_thesis_parameter_count_at_224_with_7_classes():
 
 def test_tiny_variant_frame_scores_and_pooling():
     keras.utils.set_random_seed(0)
-    model = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="none")
+    model = i3d_vgg16(5, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16)
     clip = np.random.default_rng(0).normal(size=(2, 6, 32, 32, 3)).astype("float32")
-    frame_scores = model(clip)
+    frame_scores = model.frame_scores_model()(clip)
     assert frame_scores.shape == (2, 6, 5)
-    pooled = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="max")
+    np.testing.assert_allclose(model(clip), np.mean(frame_scores, axis=1), atol=1e-5)
+    pooled = i3d_vgg16(5, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16,
+                       pooling="max")
     pooled.set_weights(model.get_weights())
     np.testing.assert_allclose(pooled(clip), np.max(frame_scores, axis=1), atol=1e-5)
-    windowed = i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="windowed_softmax",
-                         window_size=4, pooling_temperature=0.0)
+    windowed = i3d_vgg16(5, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16,
+                         pooling="windowed_softmax", window_size=4, pooling_temperature=0.0)
     assert type(windowed.get_layer("temporal_pooling")).__name__ == "WindowedSoftmaxPooling"
     with pytest.raises(ValueError, match="Received: pooling='mean'"):
-        i3d_vgg16(5, input_size=32, width_multiplier=1 / 16, pooling="mean")
-    with pytest.raises(ValueError, match="Received: input_size=16"):
-        i3d_vgg16(5, input_size=16)
+        i3d_vgg16(5, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16, pooling="mean")
+    with pytest.raises(ValueError, match=r"Received: input_shape=\(None, 16, 16, 3\)"):
+        i3d_vgg16(5, input_shape=(None, 16, 16, 3))
 
 
 def test_narrow_vgg16_matches_keras_applications_layout():
@@ -54,8 +54,9 @@ def test_inflates_a_local_weights_file(tmp_path):
     source = vgg16_2d(32, width_multiplier=1 / 16)
     path = str(tmp_path / "vgg16_tiny.weights.h5")
     source.save_weights(path)
-    model = i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights=path)
-    backbone = model.get_layer("i3d_vgg16_backbone")
+    model = i3d_vgg16(7, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16,
+                      pretrained=path)
+    backbone = model.backbone
     kernel_2d = source.get_layer("block3_conv2").kernel.numpy()
     kernel_3d = backbone.get_layer("block3_conv2").kernel.numpy()
     assert kernel_3d.shape == (3,) + kernel_2d.shape
@@ -64,19 +65,30 @@ def test_inflates_a_local_weights_file(tmp_path):
                                   source.get_layer("fc1").kernel.numpy())
 
 
+def test_inflates_a_saved_keras_vgg16(tmp_path):
+    keras.utils.set_random_seed(2)
+    source = vgg16_2d((32, 40, 3), width_multiplier=1 / 16)
+    source.save(tmp_path / "vgg16_tiny.keras")
+    model = i3d_vgg16(7, input_shape=(None, 32, 40, 3), width_multiplier=1 / 16,
+                      pretrained=str(tmp_path / "vgg16_tiny.keras"))
+    np.testing.assert_array_equal(model.backbone.get_layer("fc2").kernel.numpy(),
+                                  source.get_layer("fc2").kernel.numpy())
+
+
 def test_never_downloads_and_reports_missing_weights(tmp_path):
-    with pytest.raises(ConfigError, match="not allowed"):
-        i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights="imagenet")
-    missing = str(tmp_path / "nope.h5")
-    with pytest.raises(MissingAssetError, match="nope.h5: VGG16 weights file not found"):
-        i3d_vgg16(7, input_size=32, width_multiplier=1 / 16, weights=missing)
+    tiny = dict(input_shape=(None, 32, 32, 3), width_multiplier=1 / 16)
+    for pretrained in ("imagenet", True, str(tmp_path / "nope.h5")):
+        with pytest.raises(ValueError, match=f"Received: pretrained={pretrained!r}"):
+            i3d_vgg16(7, pretrained=pretrained, **tiny)
 
 
-def _layers_by_name(model):
-    layers = {}
+def _layers_by_name(model, layers=None):
+    layers = {} if layers is None else layers
     for layer in model.layers:
-        for inner in getattr(layer, "layers", [layer]):
-            layers[inner.name] = inner
+        if hasattr(layer, "layers"):
+            _layers_by_name(layer, layers)
+        else:
+            layers[layer.name] = layer
     return layers
 
 
@@ -85,27 +97,29 @@ def test_attention_starts_as_the_plain_model(attention):
     # Thesis 4.5.1: the module sits between the conv features and the classifier; with its
     # zero-initialised output it is the identity, so with the plain model's weights the
     # attention model scores every frame exactly like the plain model.
-    kwargs = dict(input_size=32, width_multiplier=1 / 16, pooling="none")
+    kwargs = dict(input_shape=(None, 32, 32, 3), width_multiplier=1 / 16)
     plain = i3d_vgg16(7, **kwargs)
     model = i3d_vgg16(7, attention=attention, **kwargs)
-    assert model.get_layer("attention") is not None
+    assert model.backbone.get_layer("attention") is not None
     source = _layers_by_name(plain)
     copied = 0
     for name, layer in _layers_by_name(model).items():
         if layer.weights and name != "attention" and not hasattr(layer, "layers"):
             layer.set_weights(source[name].get_weights())
             copied += 1
-    assert copied == 13 + 2 + 2  # conv1_1 … conv5_3, fc1, fc2, head_conv1, frame_scores
+    assert copied == 13 + 2 + 2  # conv1_1 … conv5_3, fc1, fc2, hidden, classifier
     clips = np.random.default_rng(0).normal(size=(2, 6, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(model(clips), plain(clips), atol=1e-5)
     assert model.count_params() > plain.count_params()
 
 
 def test_attention_model_round_trips_and_rejects_unknown_attention(tmp_path):
-    model = i3d_vgg16(3, input_size=32, width_multiplier=1 / 16, attention="context_mask")
+    model = i3d_vgg16(3, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16,
+                      attention="context_mask")
     clips = np.random.default_rng(1).normal(size=(1, 5, 32, 32, 3)).astype("float32")
     model.save(tmp_path / "attention.keras")
     restored = keras.saving.load_model(tmp_path / "attention.keras")
     np.testing.assert_allclose(restored(clips), model(clips), atol=1e-6)
     with pytest.raises(ValueError, match="Received: attention='transformer'"):
-        i3d_vgg16(3, input_size=32, width_multiplier=1 / 16, attention="transformer")
+        i3d_vgg16(3, input_shape=(None, 32, 32, 3), width_multiplier=1 / 16,
+                  attention="transformer")

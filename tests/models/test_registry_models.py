@@ -1,4 +1,4 @@
-"""Every registered model (any helper's): forward, backward, `.keras` round trip, any T, JAX.
+"""Every registered model: forward, backward, `.keras` round trip, contract, temporal output, JAX.
 
 Parametrized over `kerasfer.models.list_models()`, so models registered later are covered
 automatically, each built from its spec's `tiny_kwargs` / `tiny_input_shape`.
@@ -34,6 +34,15 @@ def random_inputs(input_shape, seed=0):
         "float32")
 
 
+def all_layers(model):
+    """The layers of `model` and of the models nested in it (TimeDistributed included)."""
+    for layer in model.layers:
+        yield layer
+        inner = getattr(layer, "layer", layer)
+        if hasattr(inner, "layers"):
+            yield from all_layers(inner)
+
+
 def test_expected_models_are_registered():
     assert {"c3d", "r3d_18", "r3d_34", "r3d_50", "resnext3d_101"} <= set(list_models())
 
@@ -67,24 +76,60 @@ def test_forward_backward_and_keras_round_trip(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_fully_convolutional_models_follow_the_frame_scores_contract(name):
+def test_temporal_output_matches_the_model(name):
+    """The spec's temporal_output is what the model does, so nobody has to probe it."""
+    spec = model_spec(name)
     model, input_shape = tiny_model(name)
     layer_names = [layer.name for layer in model.layers]
-    if model.input_shape[1] is not None:
-        assert "frame_scores" not in layer_names or "temporal_pooling" in layer_names
-        pytest.skip(f"{name} is clip-level (fixed {model.input_shape[1]} frames)")
+    if spec.temporal_output == "clip":
+        # One score per clip of the trained length: no per-frame scores to pool.
+        assert model.input_shape[1] == input_shape[0]
+        assert "frame_scores" not in layer_names
+        return
+    assert model.input_shape[1] is None, f"{name} must accept any number of frames"
+    assert "frame_scores" in layer_names and "temporal_pooling" in layer_names
+    frame_scores = keras.Model(model.input, model.get_layer("frame_scores").output)
     for frames in (input_shape[0] + 3, 2 * input_shape[0] + 1):
         clips = random_inputs((frames,) + tuple(input_shape[1:]), seed=frames)
-        assert model(clips).shape == (BATCH, NUM_CLASSES)
-        if "frame_scores" in layer_names:
-            assert "temporal_pooling" in layer_names
-            frame_scores = keras.Model(model.input, model.get_layer("frame_scores").output)
-            scores = np.asarray(frame_scores(clips))
-            assert scores.ndim == 3 and scores.shape[0] == BATCH
-            assert scores.shape[2] == NUM_CLASSES and 1 <= scores.shape[1] <= frames
-            pooled = model.get_layer("temporal_pooling")(scores)
-            np.testing.assert_allclose(np.asarray(pooled), np.asarray(model(clips)),
-                                       rtol=1e-5, atol=1e-5)
+        scores = np.asarray(frame_scores(clips))
+        assert scores.shape[0] == BATCH and scores.shape[2] == NUM_CLASSES
+        if spec.temporal_output == "dense":
+            assert scores.shape[1] == frames
+        else:
+            assert 1 <= scores.shape[1] < frames
+        pooled = model.get_layer("temporal_pooling")(scores)
+        np.testing.assert_allclose(np.asarray(pooled), np.asarray(model(clips)),
+                                   rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_builder_takes_the_contract_arguments(name):
+    spec = model_spec(name)
+    _, input_shape = tiny_model(name)
+    model = get_model(name, NUM_CLASSES, **dict(spec.tiny_kwargs, dropout_rate=0.25,
+                                                input_dropout_rate=0.1, pretrained=None))
+    assert model.get_layer("input_dropout").rate == 0.1
+    assert model(random_inputs(input_shape), training=False).shape == (BATCH, NUM_CLASSES)
+    rates = [layer.rate for layer in all_layers(model)
+             if isinstance(layer, keras.layers.Dropout) and layer.name != "input_dropout"]
+    assert rates and set(rates) == {0.25}
+    for argument, value in (("num_classes", 0), ("dropout_rate", 1.5),
+                            ("input_dropout_rate", -0.1), ("pooling", "median"),
+                            ("pretrained", 3)):
+        kwargs = dict(spec.tiny_kwargs)
+        num_classes = NUM_CLASSES
+        if argument == "num_classes":
+            num_classes = value
+        else:
+            kwargs[argument] = value
+        with pytest.raises(ValueError, match=f"Received: {argument}={value!r}"):
+            get_model(name, num_classes, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(set(list_models()) - {"fer_mini_xception_3d"}))
+def test_families_without_shipped_weights_refuse_pretrained_true(name):
+    with pytest.raises(ValueError, match="Received: pretrained=True"):
+        get_model(name, NUM_CLASSES, **dict(model_spec(name).tiny_kwargs, pretrained=True))
 
 
 JAX_SCRIPT = textwrap.dedent("""

@@ -1,4 +1,4 @@
-"""spatial_attention_vgg16 (seed 001): parameter count, frame scores, any T, fit step, JAX."""
+"""spatial_attention_vgg16 (spatial attention + temporal softmax pooling, EmotiW): counts, T, JAX."""
 
 import importlib.util
 import textwrap
@@ -7,7 +7,6 @@ import keras
 import numpy as np
 import pytest
 
-from kerasfer.errors import ConfigError
 from kerasfer.layers.joint_softmax_pooling import JointSoftmaxPooling
 from kerasfer.models import get_model
 from kerasfer.models import model_spec
@@ -17,7 +16,7 @@ from kerasfer.models.spatial_attention_vgg16 import spatial_attention_vgg16
 
 from jax_subprocess import assert_runs_on_jax
 
-TINY = {"input_size": 32, "width_multiplier": 1 / 16, "attention_units": 8}
+TINY = {"input_shape": (None, 32, 32, 3), "width_multiplier": 1 / 16, "attention_units": 8}
 
 
 def random_clips(batch, frames, size=32, seed=0):
@@ -38,19 +37,19 @@ def test_parameter_count_at_the_paper_settings():
     assert conv == 14_714_688
     model = get_model("spatial_attention_vgg16", num_classes=classes)
     assert model.count_params() == expected == 14_901_763
-    assert model.get_layer("vgg16_backbone").output.shape == (None, None, 14, 14, 512)
-    assert model.get_layer("spatial_attention").output.shape == (None, None, 1024)
+    backbone = model.get_layer("spatial_attention_vgg16_backbone")
+    assert backbone.get_layer("vgg16_backbone").output.shape == (None, None, 14, 14, 512)
+    assert backbone.get_layer("spatial_attention").output.shape == (None, None, 1024)
     assert model.get_layer("frame_scores").output.shape == (None, None, 7)
     assert model.output.shape == (None, 7)
 
 
 def test_frame_scores_any_number_of_frames_and_pooling_choices():
     keras.utils.set_random_seed(0)
-    frame_model = spatial_attention_vgg16(5, pooling="none", **TINY)
     pooled_model = spatial_attention_vgg16(5, **TINY)
+    frame_model = pooled_model.frame_scores_model()
     average_model = spatial_attention_vgg16(5, pooling="average", **TINY)
-    pooled_model.set_weights(frame_model.get_weights())
-    average_model.set_weights(frame_model.get_weights())
+    average_model.set_weights(pooled_model.get_weights())
     assert isinstance(pooled_model.get_layer("temporal_pooling"), JointSoftmaxPooling)
     for frames in (1, 3, 16, 21):
         clips = random_clips(2, frames, seed=frames)
@@ -68,8 +67,9 @@ def test_frame_scores_any_number_of_frames_and_pooling_choices():
 def test_attention_maps_for_plots():
     model = spatial_attention_vgg16(3, heads=4, **TINY)
     clips = random_clips(2, 5)
-    local_features = model.get_layer("vgg16_backbone")(clips)
-    maps = np.asarray(model.get_layer("spatial_attention").attention_maps(local_features))
+    local_features = model.backbone.get_layer("vgg16_backbone")(clips)
+    maps = np.asarray(model.backbone.get_layer("spatial_attention").attention_maps(
+        local_features))
     assert maps.shape == (2, 5, 4, 2, 2)
     np.testing.assert_allclose(maps.sum(axis=(-2, -1)), 1.0, atol=1e-5)
 
@@ -95,16 +95,16 @@ def test_uses_the_convolutions_of_a_local_weights_file(tmp_path):
     source = vgg16_2d(32, width_multiplier=1 / 16)
     path = str(tmp_path / "vgg16_tiny.weights.h5")
     source.save_weights(path)
-    model = spatial_attention_vgg16(7, weights=path, **TINY)
-    kernel = model.get_layer("vgg16_backbone").get_layer("block5_conv3").kernel.numpy()
+    model = spatial_attention_vgg16(7, pretrained=path, **TINY)
+    kernel = model.backbone.get_layer("vgg16_backbone").get_layer("block5_conv3").kernel.numpy()
     np.testing.assert_array_equal(kernel[0], source.get_layer("block5_conv3").kernel.numpy())
-    with pytest.raises(ConfigError):
-        spatial_attention_vgg16(7, weights="imagenet", **TINY)
+    with pytest.raises(ValueError, match="Received: pretrained='imagenet'"):
+        spatial_attention_vgg16(7, pretrained="imagenet", **TINY)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"pooling": "mean"}, "Received: pooling='mean'"),
-    ({"input_size": 16}, "Received: input_size=16"),
+    ({"input_shape": (None, 16, 16, 3)}, r"Received: input_shape=\(None, 16, 16, 3\)"),
     ({"width_multiplier": 0}, "Received: width_multiplier=0"),
     ({"dropout_rate": 1.0}, "Received: dropout_rate=1.0"),
     ({"heads": 0}, "Received: heads=0"),
