@@ -72,12 +72,13 @@ def resolve_export_dir(path, export_missing=True):
         if not export_missing:
             raise ExportError(path, "the run has no export/", "run `python -m kerasfer.export "
                               f"--run {path}` first")
-        from kerasfer.export import main as export_main
+        from kerasfer.export import export_run
 
-        code = export_main(["--run", path, "--out", export_dir])
-        if code != 0 or not _is_export(export_dir):
-            raise ExportError(path, "exporting the run's best model failed (see above)",
-                              f"check `python -m kerasfer.export --run {path}`")
+        try:
+            export_run(path, export_dir)
+        except KerasferError as error:
+            raise ExportError(error.path, f"exporting the run failed: {error.cause}",
+                              error.fix) from error
         return export_dir
     raise ExportError(path, "neither a kerasfer export (no saved_model.pb) nor a training "
                       "run (no config.yaml)", "pass the export directory written by "
