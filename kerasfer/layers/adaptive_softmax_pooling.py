@@ -10,7 +10,7 @@ from kerasfer.layers.temporal_pooling import TemporalPooling
 class AdaptiveSoftmaxPooling(TemporalPooling):
     """Softmax pooling over time with a learnable inverse temperature β_c per class.
 
-    Autopool of McFee et al. (2018), thesis (seed 004) Eq. 2.1:
+    Autopool of McFee et al. (2018), Ayral (2021) thesis, Eq. 2.1:
     `y_c = sum_t softmax(β_c · x_·,c)_t · x_t,c`. The β_c are unconstrained and initialised
     to 1 as in the thesis (Section 2.3.2); `β_c = 0` is average pooling and `β_c → ∞` max
     pooling for class c. The gradient of `y_c` with respect to β_c is the variance of

@@ -12,7 +12,7 @@ CONTEXTS = (None, "multiplicative", "additive", "concatenation")
 class AttentionMask(keras.layers.Layer):
     """Mask attention: a learned weight per position gates the features, `y = o ⊙ f`.
 
-    Thesis (seed 004) Section 4.2, Eq. 4.1 `y = α · f`, with the mask of Section 4.5.1,
+    Ayral (2021) thesis, Section 4.2, Eq. 4.1 `y = α · f`, with the mask of Section 4.5.1,
     Eq. 4.10: two 1×1×1 convolutions (no activation between them) and a residual tanh,
     `o = 1 + tanh(W_2 (W_1 f + b_1) + b_2)`, so `o ∈ (0, 2)`: 0 masks a position, 1 leaves
     it unchanged, >1 enhances it. With the last projection zero-initialised (the default)

@@ -9,7 +9,7 @@ class ChannelZeroPadding(keras.layers.Layer):
     """Appends zero channels to `(batch, ..., channels)` inputs.
 
     The "type A" shortcut of He et al. (2016) used by the 3D ResNets of Hara et al. (2018)
-    (thesis seed 004, Section 2.1.1): when a residual block widens its output, the identity
+    (Ayral (2021) thesis, Section 2.1.1): when a residual block widens its output, the identity
     path is subsampled and padded with zero channels instead of being projected, so the
     shortcut has no parameters.
 

@@ -1,4 +1,4 @@
-"""Compact bilinear pooling of local features by Tensor Sketch (seed 000, Section 4)."""
+"""Compact bilinear pooling by Tensor Sketch (relaxed aggregation, ChaLearn 2017, Section 4)."""
 
 import numpy as np
 
@@ -15,20 +15,20 @@ _EPSILON = 1e-12
 class CompactBilinearPooling(keras.layers.Layer):
     """Tensor Sketch compact bilinear pooling of local features into one `output_dim` vector.
 
-    The pooling stage of seed 000 (Section 4, "Capturing Interdependencies between Deep
-    Features from Multiple Frames" and "Estimation of Video-Level Representation"; CBP [5]
-    of Gao et al., CVPR 2016): the M·T local features `x_i` of a frame grid (or the RNN
-    outputs of a video) are pooled into `y = sum_i TS(x_i ⊗ x_i)`, where the Tensor Sketch
-    of Pham & Pagh (2013) is
+    The pooling stage of the relaxed-aggregation paper (Section 4, "Capturing
+    Interdependencies between Deep Features from Multiple Frames" and "Estimation of
+    Video-Level Representation"; CBP [5] of Gao et al., CVPR 2016): the M·T local features
+    `x_i` of a frame grid (or the RNN outputs of a video) are pooled into
+    `y = sum_i TS(x_i ⊗ x_i)`, where the Tensor Sketch of Pham & Pagh (2013) is
     `TS(x ⊗ z) = FFT⁻¹(FFT(Ψ₁(x)) ∘ FFT(Ψ₂(z)))` (a circular convolution of two count
     sketches) and `Ψ(x)_j = sum_{c : h(c) = j} s(c) · x_c` with a random hash
     `h(c) ∈ [0, d)` and sign `s(c) ∈ {±1}` per channel. `<TS(x ⊗ x), TS(z ⊗ z)>` is an
-    unbiased estimator of `<x, z>²`, the bilinear (second-order) kernel. The two hashes
-    are drawn at build from `seed` and stored as non-trainable weights, so saved models
-    reload exactly. As in Gao et al. and seed 000 Section 3 (power normalisation with
-    σ = 0.5, [5, 21]), the pooled vector gets `sign(y) · |y|^σ` and then L2 normalisation.
-    Seed 000 fixes the video-level representation to d = 512 (Section 6); Gao et al. use
-    d = 8192 for conv5 features.
+    unbiased estimator of `<x, z>²`, the bilinear (second-order) kernel. The two hashes are
+    drawn at build from `seed` and stored as non-trainable weights, so saved models reload
+    exactly. As in Gao et al. and the relaxed-aggregation paper Section 3 (power
+    normalisation with σ = 0.5, [5, 21]), the pooled vector gets `sign(y) · |y|^σ` and then
+    L2 normalisation. The relaxed-aggregation paper fixes the video-level representation to
+    d = 512 (Section 6); Gao et al. use d = 8192 for conv5 features.
 
     With two inputs `[x, z]` (same positions, any channel counts) the layer pools
     `sum_i TS(x_i ⊗ z_i)`, the compact form of the bilinear pooling of two feature sets.

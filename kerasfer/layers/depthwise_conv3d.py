@@ -9,7 +9,7 @@ class DepthwiseConv3D(keras.layers.Layer):
     """Depthwise convolution over `(frames, height, width)`, temporally "valid", stride 1 in time.
 
     The 3D analogue of `DepthwiseConv2D` that `kerasfer.models.inflate` uses for inflated
-    depthwise and separable convolutions (Carreira & Zisserman 2017; thesis seed 004
+    depthwise and separable convolutions (Carreira & Zisserman 2017; Ayral (2021)
     Section 1.2.5): channel c gets its own T×kh×kw filters (times `depth_multiplier`),
     `y[t] = Σ_τ depthwise2d(x[t + τ], W[τ])`. It is computed as T native 2D depthwise
     convolutions over all frames at once, which runs on every backend and on TF CPU without

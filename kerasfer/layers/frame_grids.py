@@ -8,10 +8,10 @@ from keras import ops
 class FrameGrids(keras.layers.Layer):
     """Groups consecutive frames into non-overlapping grids of T frames.
 
-    Seed 000 (Section 4) pools the local features of every grid of T = 3 consecutive frames
-    with compact bilinear pooling; folding the grids into the batch lets one pooling layer
-    see each grid's T · M positions at once. The last `frames mod T` frames are dropped.
-    `UnfoldBatch` restores the `(batch, grids, ...)` layout.
+    The relaxed-aggregation paper (Section 4) pools the local features of every grid of T =
+    3 consecutive frames with compact bilinear pooling; folding the grids into the batch
+    lets one pooling layer see each grid's T · M positions at once. The last `frames mod T`
+    frames are dropped. `UnfoldBatch` restores the `(batch, grids, ...)` layout.
 
     Args:
         frames_per_grid: int. T, frames per grid. Required.

@@ -8,7 +8,7 @@ from keras import ops
 class GlobalSpatialPooling(keras.layers.Layer):
     """Max or average over height and width of `(batch, frames, height, width, channels)`.
 
-    The spatial half of the thesis' 2-step pooling (seed 004, Fig. 2.2 and Table 2.1:
+    The spatial half of the thesis' 2-step pooling (Ayral (2021) thesis, Fig. 2.2 and Table 2.1:
     spatial max on features, then per-frame scores, then temporal average), and the
     spatial reduction that turns per-position class scores into per-frame scores.
 

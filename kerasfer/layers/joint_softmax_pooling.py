@@ -1,4 +1,4 @@
-"""Joint softmax over frames × classes, marginalised over frames (seed 001 Eq. 5–6)."""
+"""Joint softmax over frames × classes, marginalised over frames (EmotiW attention paper, Eq. 5)."""
 
 import math
 
@@ -11,18 +11,18 @@ from kerasfer.layers.temporal_pooling import TemporalPooling
 
 @keras.saving.register_keras_serializable(package="kerasfer")
 class JointSoftmaxPooling(TemporalPooling):
-    """Temporal softmax pooling of seed 001: one softmax over frames and classes jointly.
+    """Temporal softmax pooling of the EmotiW attention paper: one softmax over frames × classes.
 
-    Seed paper 001 Eq. 5: `p(c, f | S) = exp(o_c,f) / Σ_j,k exp(o_j,k)` over all frames and
-    classes of the frame scores o; the clip probability is the marginal
+    EmotiW spatial attention paper, Eq. 5: `p(c, f | S) = exp(o_c,f) / Σ_j,k exp(o_j,k)`
+    over all frames and classes of the frame scores o; the clip probability is the marginal
     `p(c | S) = Σ_f p(c, f | S)`, trained with the cross-entropy of Eq. 6. The layer returns
     logits `z_c = (1/γ) · log((1/F) Σ_f exp(γ · o_c,f))` (a log-mean-exp over the F valid
     frames, γ = `pooling_temperature`). At γ = 1, `softmax(z) = p(c | S)` exactly (the
     per-class `log Σ_f` differs from `log p(c | S)` by a constant shared by all classes), so
     `CategoricalCrossentropy(from_logits=True)` on z is Eq. 6. The `− log F` keeps z in the
     units of the scores: a clip of identical frames pools to that frame's scores. γ → 0 is
-    temporal average pooling of the scores (the paper's "VGG+AVG", Eq. 7), γ → +∞ max
-    and γ → −∞ min pooling; γ = 0 is computed as the exact mean.
+    temporal average pooling of the scores (the paper's "VGG+AVG", Eq. 7), γ → +∞ max and γ
+    → −∞ min pooling; γ = 0 is computed as the exact mean.
 
     This is not `SoftmaxPooling` (thesis Eq. 3.3, `Σ_f w_c,f o_c,f` with
     `w_c,· = softmax(γ o_c,·)`): the two differ per class by the entropy term,

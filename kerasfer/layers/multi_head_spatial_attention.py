@@ -8,18 +8,19 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="kerasfer")
 class MultiHeadSpatialAttention(keras.layers.Layer):
-    """Multi-head spatial self-attention pooling a frame's local descriptors (seed 001).
+    """Multi-head spatial self-attention pooling a frame's local descriptors (EmotiW paper).
 
-    Seed paper 001 Section 3.2 (structured self-attention of Lin et al. 2017): the L = H·W
-    local descriptors of a frame, rows of R `(L, D)` (Eq. 1), are weighted by the N heads of
-    Eq. 4, `A = softmax(W_s2 tanh(W_s1 Rᵀ))` with `W_s1` `(U, D)`, `W_s2` `(N, U)` (the
-    paper's "R × L" is a typo for N × U) and the softmax over the L positions, so each row
-    of A sums to 1. The attended matrix `M = A R` `(N, D)` (Eq. 2 per head) is flattened
-    row by row into one `N·D` vector per frame, as in the paper. Like Lin et al. the two
-    projections have no bias. During training the layer adds the diversity penalty of
-    Section 3.2 (Lin et al. Eq. 8), `penalty_coefficient · ‖A Aᵀ − I‖_F²` averaged over
-    frames, with `add_loss`; it is 0 when the heads attend to disjoint positions one-hot.
-    The softmax and the penalty are computed in float32.
+    EmotiW spatial attention paper, Section 3.2 (structured self-attention of Lin et al.
+    2017): the L = H·W local descriptors of a frame, rows of R `(L, D)` (Eq. 1), are
+    weighted by the N heads of Eq. 4, `A = softmax(W_s2 tanh(W_s1 Rᵀ))` with `W_s1`
+    `(U, D)`, `W_s2` `(N, U)` (the paper's "R × L" is a typo for N × U) and the softmax over
+    the L positions, so each row of A sums to 1. The attended matrix `M = A R` `(N, D)` (Eq.
+    2 per head) is flattened row by row into one `N·D` vector per frame, as in the paper.
+    Like Lin et al. the two projections have no bias. During training the layer adds the
+    diversity penalty of Section 3.2 (Lin et al. Eq. 8),
+    `penalty_coefficient · ‖A Aᵀ − I‖_F²` averaged over frames, with `add_loss`; it is 0
+    when the heads attend to disjoint positions one-hot. The softmax and the penalty are
+    computed in float32.
 
     Inputs can be one frame's positions `(batch, positions, channels)`, a feature map
     `(batch, height, width, channels)`, or a video `(batch, frames, height, width,

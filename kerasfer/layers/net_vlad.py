@@ -1,4 +1,4 @@
-"""NetVLAD aggregation of local features (seed 000, Section 4; Arandjelović et al. 2016)."""
+"""NetVLAD of local features (Arandjelović et al. 2016; relaxed aggregation, ChaLearn 2017)."""
 
 import math
 
@@ -14,20 +14,20 @@ _EPSILON = 1e-12
 class NetVLAD(keras.layers.Layer):
     """NetVLAD: soft-assignment VLAD of local features with learnable cluster centres.
 
-    The trainable alternative to CBP in seed 000 (Section 4, "In the feature pooling step,
-    one of the aforementioned methods can be used such as NetVlad [2]"; Section 6 and
-    Tables 1-2 use K = 32 clusters). Arandjelović et al. (CVPR 2016), Eq. 4: with K
-    cluster centres `c_k` and a 1×1 convolution `(w_k, b_k)` giving the soft assignment
-    `a_k(x_i) = softmax_k(w_kᵀ x_i + b_k)`, the descriptor of the N local features
-    `x_i ∈ R^D` is the K × D matrix `V(k) = sum_i a_k(x_i) · (x_i − c_k)`. Each row V(k)
-    is L2-normalised ("intra-normalisation"), then the flattened K·D vector is
+    The trainable alternative to CBP in the relaxed-aggregation paper (Section 4, "In the
+    feature pooling step, one of the aforementioned methods can be used such as NetVlad
+    [2]"; Section 6 and Tables 1-2 use K = 32 clusters). Arandjelović et al. (CVPR 2016),
+    Eq. 4: with K cluster centres `c_k` and a 1×1 convolution `(w_k, b_k)` giving the soft
+    assignment `a_k(x_i) = softmax_k(w_kᵀ x_i + b_k)`, the descriptor of the N local
+    features `x_i ∈ R^D` is the K × D matrix `V(k) = sum_i a_k(x_i) · (x_i − c_k)`. Each row
+    V(k) is L2-normalised ("intra-normalisation"), then the flattened K·D vector is
     L2-normalised; so every cluster block of the output has norm `1 / sqrt(K)`.
 
     With `alpha` set, the assignment is initialised as in Arandjelović et al. Eqs. 2-3:
     `w_k = 2α c_k` and `b_k = −α ‖c_k‖²`, so `a_k(x) = softmax_k(−α ‖x − c_k‖²)`, and
     `α → ∞` is hard-assignment VLAD to the nearest centre. Without it the centres and the
     kernel are independent, random normal with standard deviation `1 / sqrt(D)` as in the
-    LOUPE implementation seed 000 uses (Section 5), and the bias starts at 0.
+    LOUPE implementation the relaxed-aggregation paper uses (Section 5), and the bias starts at 0.
 
     Args:
         num_clusters: int. Number K of cluster centres. Defaults to `32`.

@@ -8,9 +8,9 @@ from keras import ops
 class SlidingWindows(keras.layers.Layer):
     """Every window of K consecutive steps (stride 1), folded into the batch.
 
-    Seed 000 (Sections 3–4) runs its RNN over dense, overlapping intervals of K = 5 grids;
-    folding the `steps − K + 1` intervals into the batch lets one RNN read them all. Use
-    `UnfoldBatch` to restore `(batch, intervals, ...)`.
+    The relaxed-aggregation paper (Sections 3–4) runs its RNN over dense, overlapping
+    intervals of K = 5 grids; folding the `steps − K + 1` intervals into the batch lets one
+    RNN read them all. Use `UnfoldBatch` to restore `(batch, intervals, ...)`.
 
     Args:
         window: int. K, steps per window. Required.

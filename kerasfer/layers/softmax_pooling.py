@@ -12,7 +12,7 @@ from kerasfer.layers.temporal_pooling import TemporalPooling
 class SoftmaxPooling(TemporalPooling):
     """Softmax pooling of temporal class scores with a fixed inverse temperature γ_p.
 
-    Thesis (seed 004) Eq. 3.3: `y_c = sum_t p_t,c · s_t,c` with
+    Ayral (2021) thesis, Eq. 3.3: `y_c = sum_t p_t,c · s_t,c` with
     `p_·,c = softmax(γ · s_·,c)` over time, computed independently for each class c.
     `γ = 0` gives temporal average pooling, `γ → ∞` temporal max pooling; negative values
     favour low scores. The weights are computed in float32 with the maximum subtracted, so

@@ -16,7 +16,7 @@ FREE_ENTRIES = {"spatiotemporal": tuple(range(12)), "temporal": (0, 3),
 class SpatialTransformer(keras.layers.Layer):
     """Transformation network: a localisation net regresses an affine warp of the features.
 
-    Thesis (seed 004) Section 4.3, Fig. 4.1 (Jaderberg et al. 2015), Sections 4.3.1 and
+    Ayral (2021) thesis, Section 4.3, Fig. 4.1 (Jaderberg et al. 2015), Sections 4.3.1 and
     4.5.2: a localisation network regresses the parameters θ of an affine transformation,
     the output grid (in relative coordinates [-1, 1] over t, y, x) is mapped through θ,
     `(t_s, y_s, x_s)ᵀ = θ (t, y, x, 1)ᵀ`, and the input is sampled there with linear

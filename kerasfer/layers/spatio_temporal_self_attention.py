@@ -11,7 +11,7 @@ MODES = ("all_pairs", "single_query")
 class SpatioTemporalSelfAttention(keras.layers.Layer):
     """Spatio-temporal self-attention (non-local block) of thesis Section 4.4.
 
-    Thesis (seed 004) Section 4.4.2, Eq. 4.6–4.7 and Fig. 4.4: for every head,
+    Ayral (2021) thesis, Section 4.4.2, Eq. 4.6–4.7 and Fig. 4.4: for every head,
     `C = softmax(Q Kᵀ / √d_k) V` with `Q = X W_q`, `K = X W_k`, `V = X W_v`; the heads are
     concatenated and projected back to the input channels, `y = x + [C_1, ..., C_h] W_o`
     (the residual connection of Section 4.4.2, as in the non-local block of Wang et al.

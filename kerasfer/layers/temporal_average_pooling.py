@@ -10,7 +10,7 @@ from kerasfer.layers.temporal_pooling import TemporalPooling
 class TemporalAveragePooling(TemporalPooling):
     """Temporal average of class scores over valid (unmasked) frames.
 
-    Thesis (seed 004): the γ = 0 limit of Eq. 3.3 and the temporal half of 2-step pooling
+    Ayral (2021) thesis: the γ = 0 limit of Eq. 3.3 and the temporal half of 2-step pooling
     (Fig. 2.2, Table 2.1).
 
     Args:

@@ -10,7 +10,7 @@ from kerasfer.layers.temporal_pooling import TemporalPooling
 class TemporalMaxPooling(TemporalPooling):
     """Temporal maximum of class scores over valid (unmasked) frames.
 
-    Thesis (seed 004): the γ → ∞ limit of Eq. 3.3 ("3D max scores" of Fig. 2.2, Table 2.1).
+    Ayral (2021) thesis: the γ → ∞ limit of Eq. 3.3 ("3D max scores" of Fig. 2.2, Table 2.1).
 
     Args:
         axis: int. The time axis of the scores (never the batch axis nor the last, class

@@ -13,7 +13,7 @@ class TemporalPadding(keras.layers.Layer):
     Used by `kerasfer.models.inflate` in front of inflated convolutions. Replicate padding
     repeats the first and last frame, so a static ("boring") video stays static at the
     borders and an inflated 2D CNN reproduces its 2D output on every frame, not only on
-    frames away from the borders (Carreira & Zisserman 2017, thesis seed 004 Section 1.2.5).
+    frames away from the borders (Carreira & Zisserman 2017, Ayral (2021) thesis, Section 1.2.5).
 
     Args:
         padding: int or tuple of 2 ints. Frames added before and after. Defaults to `1`.

@@ -8,7 +8,8 @@ from keras import ops
 class UnfoldBatch(keras.layers.Layer):
     """Reshapes `(batch · n, ...)` back to `(batch, n, ...)`, reading `batch` from a reference.
 
-    The inverse of the folds made by `FrameGrids` and `SlidingWindows` (seed 000, Section 4).
+    The inverse of the folds made by `FrameGrids` and `SlidingWindows` (relaxed aggregation,
+    ChaLearn 2017, Section 4).
 
     Args:
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).

@@ -12,7 +12,7 @@ from kerasfer.layers import temporal_pooling_ops
 class WindowedSoftmaxPooling(keras.layers.Layer):
     """Temporal max within every window of F frames (stride 1), then softmax pooling.
 
-    Thesis (seed 004) Section 3.2.3: a model trained on clips of F frames evaluates a whole
+    Ayral (2021) thesis, Section 3.2.3: a model trained on clips of F frames evaluates a whole
     video of L frames by scoring every one of the N = L − F + 1 overlapping windows and
     pooling the window scores with Eq. 3.3 (γ_p, decoupled from the sampling γ_s). Given
     per-frame scores of a fully convolutional pass, the score of window t is the temporal

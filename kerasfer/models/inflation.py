@@ -79,7 +79,7 @@ def inflate(model_2d, time_kernel=3, initialization="repeat", temporal_padding="
             inflate_pointwise=False, name=None):
     """Turns a channels-last 2D Keras CNN into a temporally dense 3D CNN (I3D inflation).
 
-    Thesis (seed 004) Section 1.2.5 and 2.1.3; Carreira & Zisserman (2017). See the module
+    Ayral (2021) thesis, Section 1.2.5 and 2.1.3; Carreira & Zisserman (2017). See the module
     docstring for the layer mapping and the border behaviour of temporal padding.
 
     Args:

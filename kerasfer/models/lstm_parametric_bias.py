@@ -1,4 +1,4 @@
-"""LSTM with parametric bias (LSTM-PB, seed 002): next-frame landmark predictor with PB vectors.
+"""LSTM with parametric bias (LSTM-PB, ChaLearn 2017 1st place): next-frame landmark predictor.
 
 Not in the model registry: `get_model(name, num_classes, **kwargs)` returns clip → logits
 models, whereas LSTM-PB maps landmark sequences to next-frame landmarks and is classified
@@ -43,7 +43,7 @@ class _PBRecognizer(keras.Model):
 class LSTMParametricBias(keras.Model):
     """LSTM with parametric bias: predicts frame t+1's landmarks from frame t and a PB vector.
 
-    Seed 002 (ChaLearn LAP 2017 real-vs-fake, 1st place), Section 2.3. Every training
+    LSTM-PB paper (ChaLearn LAP 2017 real-vs-fake, 1st place), Section 2.3. Every training
     sequence i owns a PB vector `p_i` (a row of a trainable `(num_sequences, pb_dim)`
     Embedding) that is concatenated to the landmarks of *every* time step, exactly like the
     paper's PB input nodes that "take a particular constant vector at each time sequence"

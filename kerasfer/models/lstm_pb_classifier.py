@@ -1,4 +1,4 @@
-"""Gradient-boosting classifier on LSTM-PB parametric-bias vectors (seed 002, Section 2.4)."""
+"""Gradient-boosting classifier on LSTM-PB parametric-bias vectors (LSTM-PB paper, Section 2.4)."""
 
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
@@ -11,7 +11,7 @@ PAPER_NUM_TREES = 5000
 def fit_pb_classifier(pb_vectors, labels, **kwargs):
     """Fits a gradient-boosting classifier mapping PB vectors to labels (e.g. genuine/fake).
 
-    Seed 002, Section 2.4: the PB vectors that LSTM-PB learns (learning mode) or finds
+    LSTM-PB paper, Section 2.4: the PB vectors that LSTM-PB learns (learning mode) or finds
     (recognition mode, `LSTMParametricBias.recognize`) are classified by a gradient-boosting
     machine of decision trees, one per emotion, with 5000 boosted trees. Every other setting
     is sklearn's default (learning_rate=0.1, max_depth=3, log-loss), the paper giving none.

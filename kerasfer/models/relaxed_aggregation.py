@@ -1,4 +1,4 @@
-"""Relaxed spatio-temporal aggregation of conv5 features, CBP + RNN + CBP (seed 000, Section 4).
+"""Relaxed spatio-temporal aggregation of conv5 features, CBP + RNN + CBP (ChaLearn 2017, Sec. 4).
 
 Not in the model registry: it maps precomputed conv5 feature sequences (not video clips) to
 video descriptors that a linear SVM classifies (`kerasfer.evaluation.relaxed_aggregation_svm`).
@@ -26,7 +26,8 @@ def relaxed_aggregation(input_shape=(None, 6, 6, 512), aggregation="cbp_rnn_cbp"
                         rnn_units=512, output_dim=PAPER_OUTPUT_DIM,
                         num_clusters=PAPER_NUM_CLUSTERS, num_classes=None, seed=None,
                         name="relaxed_aggregation"):
-    """Seed 000's video descriptor: CBP per frame grid, LSTM over K grids, CBP over intervals.
+    """Relaxed aggregation video descriptor: CBP per frame grid, LSTM over K grids, CBP over
+    intervals.
 
     Section 4 (Fig. 2): the M·T local conv5 features of T consecutive frames (a grid) are
     pooled by compact bilinear pooling into `y_k` (layer `<name>_grid_cbp`, Gao et al. CBP

@@ -1,4 +1,4 @@
-"""Building blocks of the 3D ResNets of Hara et al. (2018) (thesis seed 004, Fig. 2.1).
+"""Building blocks of the 3D ResNets of Hara et al. (2018) (Ayral (2021) thesis, Fig. 2.1).
 
 Convolutions have no bias (thesis Section 2.1.1) and are followed by batch normalisation
 with PyTorch's settings (ε = 1e-5, momentum 0.1). Padding is symmetric like PyTorch's

@@ -1,4 +1,4 @@
-"""AttentionMask (thesis seed 004 Eq. 4.1, 4.10, Table 4.1): masks, normalisation, identity."""
+"""AttentionMask (Ayral (2021) thesis, Eq. 4.1, 4.10, Table 4.1): masks, normalisation, identity."""
 
 import numpy as np
 import pytest

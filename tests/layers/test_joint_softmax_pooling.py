@@ -1,4 +1,5 @@
-"""JointSoftmaxPooling (seed 001 Eq. 5–6): the joint softmax, its limits, masks, gradients."""
+"""JointSoftmaxPooling (EmotiW attention paper, Eq. 5–6): the joint softmax, limits, masks,
+gradients."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""MultiHeadSpatialAttention (seed 001 Eq. 2–4): attention, penalty, shapes, serialization."""
+"""MultiHeadSpatialAttention (EmotiW attention paper, Eq. 2–4): attention, penalty,
+serialization."""
 
 import numpy as np
 import pytest

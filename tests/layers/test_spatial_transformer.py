@@ -1,4 +1,4 @@
-"""SpatialTransformer (thesis seed 004 Section 4.3, Table 4.2): identity, warps, sampling."""
+"""SpatialTransformer (Ayral (2021) thesis, Section 4.3, Table 4.2): identity, warps, sampling."""
 
 import itertools
 

@@ -1,4 +1,4 @@
-"""SpatioTemporalSelfAttention (thesis seed 004 Eq. 4.6–4.7, Fig. 4.5): reference, symmetry."""
+"""SpatioTemporalSelfAttention (Ayral (2021) thesis, Eq. 4.6–4.7, Fig. 4.5): reference, symmetry."""
 
 import importlib.util
 import textwrap

@@ -1,4 +1,4 @@
-"""LSTM-PB (seed 002): learning, recognition and generation modes, save/load, PB classifier."""
+"""LSTM-PB (LSTM-PB paper, ChaLearn 2017): learning, recognition and generation modes, save/load, PB classifier."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""relaxed_aggregation (seed 000): grids, intervals, baselines, save/load; SVM pipeline helpers."""
+"""relaxed_aggregation (ChaLearn 2017): grids, intervals, baselines, save/load, SVM helpers."""
 
 import keras
 import numpy as np
