@@ -224,3 +224,22 @@ def test_evaluate_export_predict_notebook_predicts_the_real_video(tmp_path):
     assert _is_png(out / "carphone_pristine_timeline.png")
     assert "annotated video: 120 frames" in _stdout(_cell_with(notebook, "annotated frame"))
     assert "same as the CLI: True" in _stdout(_cell_with(notebook, "kerasfer.Predictor("))
+
+
+@pytest.mark.slow
+def test_paper_models_notebook_runs_each_family(tmp_path):
+    notebook = _execute("04_paper_models.ipynb", tmp_path)
+    work = tmp_path / "kerasfer_paper_models"
+    registry = _stdout(_cell_with(notebook, "list_models()"))
+    for name in ("c3d", "i3d_vgg16", "r3d_18", "spatial_attention_vgg16", "cnn_bilstm"):
+        assert re.search(rf"^{name}\s+(dense|strided|clip)\s+tiny:", registry, re.M), name
+    attention = _stdout(_cell_with(notebook, "attention_maps("))
+    assert re.search(r"attention maps \(1, 8, 2, \d+, \d+\), each sums to 1\.000", attention)
+    lstm_pb = _stdout(_cell_with(notebook, "LSTMParametricBias("))
+    first, last = map(float, re.search(r"next-frame MSE ([\d.]+) -> ([\d.]+)", lstm_pb).groups())
+    assert last < first / 10, lstm_pb  # the learning mode learns the real landmark sequences
+    genuine_fake = _stdout(_cell_with(notebook, "relaxed_aggregation_genuine_fake"))
+    assert "exit code 0" in genuine_fake
+    assert 0.0 <= float(re.search(r"MAP ([\d.]+)$", genuine_fake, re.M).group(1)) <= 1.0
+    for name in ("attention_maps", "lstm_pb", "genuine_fake"):
+        assert _is_png(work / "figures" / f"{name}.png"), name
