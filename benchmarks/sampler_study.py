@@ -499,9 +499,10 @@ def main(argv=None):
             with open(cache_path, "rb") as handle:
                 return pickle.load(handle)
         value = make()
-        with open(cache_path + ".tmp", "wb") as handle:
+        tmp = f"{cache_path}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as handle:
             pickle.dump(value, handle)
-        os.replace(cache_path + ".tmp", cache_path)
+        os.replace(tmp, cache_path)
         return value
     started = time.time()
     for seed in seeds:

@@ -121,6 +121,30 @@ class SamplerConfig:
     reinforce_baseline_decay: float = 0.9
     label_temperature: float = 0.8
     num_map_videos: int = 2
+    exploration: str = "segments"
+    cue_threshold: float = 0.5
+
+
+@dataclasses.dataclass
+class PretrainConfig:
+    """2D pretraining on static expressions, then inflation (Ayral (2021) thesis 1.2.5, 2.1.3).
+
+    See `kerasfer.training.pretraining`: `source` "static_faces" (synthetic faces of other
+    subjects, the FER2013 analogue), "cue_frames" (training frames whose frame label shows
+    the expression), "all_frames" (weak: every training frame with the video label) or
+    "none". The saved 2D model becomes `model.kwargs.pretrained`.
+    """
+
+    source: str = "none"
+    model: str = "fer_mini_xception_2d"
+    init: str = "random"
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 0.001
+    static_subjects: int = 60
+    static_images_per_subject: int = 40
+    cue_threshold: float = 0.5
+    frames_per_video: int = 0
 
 
 @dataclasses.dataclass
@@ -148,6 +172,7 @@ class ExperimentConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sampler: SamplerConfig = dataclasses.field(default_factory=SamplerConfig)
+    pretrain: PretrainConfig = dataclasses.field(default_factory=PretrainConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     pipeline: str = "clip_classifier"
     pipeline_options: dict = dataclasses.field(default_factory=dict)
@@ -165,6 +190,9 @@ CHOICES = {
     "train.monitor": ("val_accuracy", "val_loss", "accuracy", "loss"),
     "sampler.kind": ("softmax", "uniform", "reinforce", "label_guided"),
     "sampler.score_source": ("clean", "training_pass"),
+    "sampler.exploration": ("segments", "author"),
+    "pretrain.source": ("none", "static_faces", "cue_frames", "all_frames"),
+    "pretrain.init": ("random", "fer2013"),
     "eval.split": ("validation", "test", "train"),
 }
 

@@ -122,29 +122,17 @@ def load_or_make_splits(run_dir, index, config):
 
 
 def build_sampler(config, train_records, index):
-    """Returns the sampler of `config.sampler` for the training records."""
-    from kerasfer.data.sampling import (
-        LabelGuidedSampler,
-        ReinforceSampler,
-        TemporalStochasticSoftmaxSampler,
-    )
+    """Returns the sampler of `config.sampler` for the training records.
 
-    s, lengths, f = config.sampler, [int(r["frames_kept"]) for r in train_records], config.data.clip_length
-    if s.kind == "softmax":
-        return TemporalStochasticSoftmaxSampler(lengths, f, s.sampling_temperature,
-                                                s.warmup_epochs, s.exploration_epochs, config.seed)
-    if s.kind == "uniform":
-        # The thesis' "Uniform" baseline (Table 3.3): γ_s = 0 from the first epoch, without
-        # the deterministic exploration; scores are still tracked for the sampling maps.
-        return TemporalStochasticSoftmaxSampler(lengths, f, 0.0, 0, 0, config.seed)
-    if s.kind == "reinforce":
-        return ReinforceSampler(lengths, f, s.sampling_temperature, s.reinforce_learning_rate,
-                                s.reinforce_baseline_decay, s.warmup_epochs, 0, config.seed)
-    if s.kind == "label_guided":
-        return LabelGuidedSampler(read_frame_labels(index, train_records), f,
-                                  s.label_temperature, config.seed)
-    raise ConfigError("sampler.kind", f"unknown sampler {s.kind!r}",
-                      "use softmax, uniform, reinforce or label_guided")
+    The samplers live in the registry `kerasfer.data.sampling.build_sampler`
+    (`list_samplers()`); this passes the training videos' lengths and frame labels.
+    """
+    from kerasfer.data.sampling import build_sampler as build_registered_sampler
+
+    lengths = [int(r["frames_kept"]) for r in train_records]
+    return build_registered_sampler(config.sampler, lengths, config.data.clip_length,
+                                    config.seed,
+                                    frame_labels=lambda: read_frame_labels(index, train_records))
 
 
 def read_frame_labels(index, records):
@@ -245,6 +233,10 @@ class Experiment:
         set_seeds(config.seed)
         self.steps_per_epoch = math.ceil(len(self.train_records) / data.batch_size)
         num_classes = self.index.num_classes
+        # 2D pretraining on static expressions, then inflation (pretrain.source).
+        from kerasfer.training.pretraining import prepare_pretrained_backbone
+        if prepare_pretrained_backbone(config, self.index, self.train_records, self.run_dir):
+            save_config(config, os.path.join(self.run_dir, "config.yaml"))
         with self.strategy.scope():
             self.network = build_network(config, num_classes)
             if config.train.backbone_learning_rate is not None:
@@ -313,6 +305,10 @@ class Experiment:
         count = min(self.config.sampler.num_map_videos, len(self.train_records))
         self.sampler_callback = ClipSamplerCallback(
             self.sampler, self.plan, check_starts=self.config.data.duration == "clip")
+        # Cue hit rate (Ayral (2021) thesis Ch. 3) when the data has frame labels.
+        from kerasfer.training.cue_hit_rate_callback import make_cue_hit_rate_callback
+        self.cue_hit_rate = make_cue_hit_rate_callback(self.config, self.index,
+                                                       self.train_records, self.sampler, write_dir)
         self.checkpoint = RunCheckpoint(write_dir, self.network, self.sampler,
                                         monitor=self.config.train.monitor,
                                         patience=self.config.train.early_stopping_patience)
@@ -320,6 +316,7 @@ class Experiment:
             self.sampler_callback,
             SamplingMapsCallback(self.sampler, log_dir, list(range(count)),
                                  [r["id"] for r in self.train_records[:count]]),
+            *([self.cue_hit_rate] if self.cue_hit_rate else []),
             ConfusionMatrixCallback(self.validation_dataset, self.index.classes, log_dir),
             keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch",
                                         write_graph=False),

@@ -1,0 +1,201 @@
+"""2D pretraining on static expression images, then inflation (the thesis protocol).
+
+Ayral (2021) master's thesis, Sections 1.2.5, 2.1.3 and 3.3.1: the 3D CNN is the inflation
+of a 2D CNN pretrained on static expression images (FER2013), so that its clip scores are
+informative from the first epochs and temporal stochastic softmax (Ch. 3) has something to
+exploit. `prepare_pretrained_backbone(config, index, train_records, run_dir)` runs that
+stage inside `python -m kerasfer.fit` when `pretrain.source` is set:
+
+| `pretrain.source` | 2D training images (thesis order)                                     |
+| ----------------- | --------------------------------------------------------------------- |
+| `static_faces`    | (a) a static-face set rendered by the synthetic generator from subjects |
+|                   | that are in no target split (`render_static_faces`; the synthetic      |
+|                   | analogue of FER2013); `pretrain.init=fer2013` starts from the real     |
+|                   | FER2013 mini-Xception weights                                         |
+| `cue_frames`      | (b) frames of the TRAINING videos whose frame label (synthetic          |
+|                   | intensity, PSPI) is ≥ `pretrain.cue_threshold` × the video's maximum   |
+| `all_frames`      | (c) every frame of the training videos with the video label (weak)     |
+
+Only `train_records` are read, so validation and test subjects never enter pretraining. The
+2D model (`pretrain.model`, the mini-Xception of `kerasfer.models.fer_mini_xception`) is
+trained with the clip pipeline's image size, channels and normalisation, saved as
+`RUN/pretraining/model_2d.keras` with `RUN/pretraining/pretraining.json`, and
+`model.kwargs.pretrained` is set to that file: the 3D model (`fer_mini_xception_3d`) inflates
+it. A resumed run reuses the saved file. To reuse the weights of another run, set
+`model.kwargs.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
+`pretrain.source=none`.
+
+Example:
+
+>>> config = load_config("configs/sparse_cue_pretrained.yaml")
+>>> path = prepare_pretrained_backbone(config, index, train_records, "runs/x")
+>>> config.model.kwargs["pretrained"] == path
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from kerasfer import schema
+from kerasfer.errors import ConfigError
+
+PRETRAIN_DIR = "pretraining"
+MODEL_FILENAME = "model_2d.keras"
+SOURCES = ("none", "static_faces", "cue_frames", "all_frames")
+
+
+def resolve_pretrained(value):
+    """Maps a run directory to its `pretraining/model_2d.keras`; other values unchanged."""
+    if isinstance(value, str) and os.path.isdir(value):
+        path = os.path.join(value, PRETRAIN_DIR, MODEL_FILENAME)
+        if not os.path.exists(path):
+            raise ConfigError(value, "the directory has no pretraining/model_2d.keras",
+                              "pass a run trained with pretrain.source set, or a .keras file")
+        return os.path.abspath(path)
+    return value
+
+
+def read_training_frames(index, records, source, cue_threshold=0.5, frames_per_video=0,
+                         seed=0):
+    """Returns `(jpeg bytes list, labels (n,), video ids (n,))` of pretraining frames.
+
+    Args:
+        index: `DatasetIndex`.
+        records: list of the TRAINING records only.
+        source: str. "cue_frames" or "all_frames".
+        cue_threshold: float. Cue frames have label ≥ threshold × the video's maximum.
+            Defaults to 0.5.
+        frames_per_video: int. Keep at most this many frames per video, evenly spaced
+            (0: all). Defaults to 0.
+        seed: int. Unused order seed kept for reproducibility of subsets. Defaults to 0.
+    """
+    from kerasfer.data.sampling.cue_hit_rate import cue_frames
+    from kerasfer.data.selected_videos import selected_videos
+
+    jpegs, labels, ids = [], [], []
+    no_labels = []
+    for example in selected_videos(index, records):
+        frame_label = example["frame_label"].numpy()
+        if source == "cue_frames":
+            if np.all(np.isnan(frame_label)):
+                no_labels.append(example["id"].numpy().decode())
+                continue
+            keep = np.flatnonzero(cue_frames(frame_label, cue_threshold))
+        else:
+            keep = np.arange(frame_label.shape[0])
+        if frames_per_video and keep.size > frames_per_video:
+            keep = keep[np.linspace(0, keep.size - 1, frames_per_video).round().astype(int)]
+        video_jpegs = example["jpeg"].numpy()
+        jpegs.extend(video_jpegs[keep])
+        labels.extend([int(example["label"].numpy())] * keep.size)
+        ids.extend([example["id"].numpy().decode()] * keep.size)
+    if no_labels and len(no_labels) == len(records):
+        raise ConfigError("pretrain.source", "cue_frames needs frame-level labels and no "
+                          "training video has any", "use pretrain.source=static_faces or all_frames")
+    return jpegs, np.asarray(labels, np.int32), np.asarray(ids)
+
+
+def _decode(jpegs, image_size, grayscale, normalization):
+    import tensorflow as tf
+
+    from kerasfer.data.normalization import normalize_frames
+
+    channels = 1 if grayscale else 3
+    frames = [tf.image.resize(tf.io.decode_jpeg(j, channels=channels), (image_size, image_size))
+              for j in jpegs]
+    frames = tf.stack(frames) / 255.0
+    return np.asarray(normalize_frames(frames, normalization))
+
+
+def _static_face_images(config, class_names):
+    import tensorflow as tf
+
+    from kerasfer.data.normalization import normalize_frames
+    from kerasfer.data.synthetic.expressions import AFEW_CLASSES
+    from kerasfer.data.synthetic.static_faces import render_static_faces
+
+    unknown = [name for name in class_names if name not in AFEW_CLASSES]
+    if unknown:
+        raise ConfigError("pretrain.source", f"static_faces renders synthetic expressions; "
+                          f"the dataset's classes {unknown} have none",
+                          "use pretrain.source=cue_frames or all_frames for this dataset")
+    p = config.pretrain
+    faces = render_static_faces(class_names, p.static_subjects, p.static_images_per_subject,
+                                image_size=config.data.image_size, seed=config.seed)
+    images = tf.constant(faces["images"], tf.float32) / 255.0
+    if config.data.grayscale:
+        images = tf.image.rgb_to_grayscale(images)
+    return np.asarray(normalize_frames(images, config.data.normalization)), faces["labels"]
+
+
+def build_model_2d(config, num_classes):
+    """The 2D backbone of `pretrain.model` (random or FER2013 initialisation)."""
+    from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
+
+    if config.pretrain.model != "fer_mini_xception_2d":
+        raise ConfigError("pretrain.model", f"unknown 2D backbone {config.pretrain.model!r}",
+                          "use fer_mini_xception_2d (inflated by fer_mini_xception_3d)")
+    channels = 1 if config.data.grayscale else 3
+    size = config.data.image_size
+    return fer_mini_xception_2d(num_classes, input_shape=(size, size, channels),
+                                pretrained=config.pretrain.init == "fer2013")
+
+
+def prepare_pretrained_backbone(config, index, train_records, run_dir):
+    """Runs the 2D pretraining stage if configured; returns the weights path or None.
+
+    Sets `config.model.kwargs["pretrained"]` to the saved 2D model (or resolves a run
+    directory given there). See the module docstring.
+    """
+    import keras
+
+    kwargs = config.model.kwargs
+    if config.pretrain.source == "none":
+        if "pretrained" in kwargs:
+            kwargs["pretrained"] = resolve_pretrained(kwargs["pretrained"])
+        return kwargs.get("pretrained") if isinstance(kwargs.get("pretrained"), str) else None
+    out_dir = os.path.join(run_dir, PRETRAIN_DIR)
+    path = os.path.abspath(os.path.join(out_dir, MODEL_FILENAME))
+    if os.path.exists(path):
+        kwargs["pretrained"] = path
+        return path
+    os.makedirs(out_dir, exist_ok=True)
+    p = config.pretrain
+    class_names = list(index.classes)
+    if p.source == "static_faces":
+        images, labels = _static_face_images(config, class_names)
+        subjects = f"{p.static_subjects} synthetic subjects outside the dataset"
+    else:
+        jpegs, labels, ids = read_training_frames(index, train_records, p.source,
+                                                  p.cue_threshold, p.frames_per_video)
+        if not len(jpegs):
+            raise ConfigError("pretrain.source", f"{p.source} selected no frame",
+                              "check the frame labels or use another pretrain.source")
+        images = _decode(jpegs, config.data.image_size, config.data.grayscale,
+                         config.data.normalization)
+        subjects = sorted({r["subject"] for r in train_records})
+    keras.utils.set_random_seed(config.seed)
+    model = build_model_2d(config, len(class_names))
+    model.compile(keras.optimizers.Adam(p.learning_rate),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=False),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    flipped = images[:, :, ::-1]
+    history = model.fit(np.concatenate([images, flipped]), np.concatenate([labels, labels]),
+                        batch_size=p.batch_size, epochs=p.epochs, shuffle=True,
+                        verbose=config.train.verbose and 2)
+    model.save(path)
+    schema.write_json_atomic(os.path.join(out_dir, "pretraining.json"), {
+        "source": p.source, "init": p.init, "model": p.model, "images": int(len(labels)),
+        "class_counts": np.bincount(labels, minlength=len(class_names)).tolist(),
+        "subjects": subjects, "epochs": p.epochs,
+        "final_accuracy": float(history.history["accuracy"][-1])})
+    kwargs["pretrained"] = path
+    return path
+
+
+__all__ = ["SOURCES", "prepare_pretrained_backbone", "read_training_frames",
+           "resolve_pretrained"]
