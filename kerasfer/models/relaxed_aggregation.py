@@ -26,8 +26,7 @@ def relaxed_aggregation(input_shape=(None, 6, 6, 512), aggregation="cbp_rnn_cbp"
                         rnn_units=512, output_dim=PAPER_OUTPUT_DIM,
                         num_clusters=PAPER_NUM_CLUSTERS, num_classes=None, seed=None,
                         name="relaxed_aggregation"):
-    """Relaxed aggregation video descriptor: CBP per frame grid, LSTM over K grids, CBP over
-    intervals.
+    """Relaxed aggregation descriptor: CBP per frame grid, LSTM over K grids, CBP over intervals.
 
     Section 4 (Fig. 2): the M·T local conv5 features of T consecutive frames (a grid) are
     pooled by compact bilinear pooling into `y_k` (layer `<name>_grid_cbp`, Gao et al. CBP

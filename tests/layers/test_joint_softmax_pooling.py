@@ -1,5 +1,4 @@
-"""JointSoftmaxPooling (EmotiW attention paper, Eq. 5–6): the joint softmax, limits, masks,
-gradients."""
+"""JointSoftmaxPooling (EmotiW attention paper, Eq. 5–6): joint softmax, limits, masks."""
 
 import numpy as np
 import pytest
@@ -120,14 +119,8 @@ def test_gradient_is_the_joint_posterior():
     np.testing.assert_allclose(np.asarray(tape.gradient(total, variable)), expected, atol=1e-6)
 
 
-def test_keras_round_trip_and_bad_arguments(tmp_path):
-    inputs = keras.Input((None, 4))
-    model = keras.Model(inputs, JointSoftmaxPooling(pooling_temperature=2.0)(inputs))
-    model.save(tmp_path / "joint.keras")
-    restored = keras.saving.load_model(tmp_path / "joint.keras")
+def test_bad_arguments():
     scores = random_scores(classes=4)
-    np.testing.assert_allclose(restored(scores), model(scores), atol=1e-6)
-    assert restored.layers[-1].get_config()["pooling_temperature"] == 2.0
     for value in (float("inf"), "1", True):
         with pytest.raises(ValueError, match=f"Received: pooling_temperature={value!r}"):
             JointSoftmaxPooling(pooling_temperature=value)

@@ -1,5 +1,4 @@
-"""MultiHeadSpatialAttention (EmotiW attention paper, Eq. 2–4): attention, penalty,
-serialization."""
+"""MultiHeadSpatialAttention (EmotiW attention paper, Eq. 2–4): attention, penalty."""
 
 import numpy as np
 import pytest

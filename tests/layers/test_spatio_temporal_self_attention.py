@@ -147,21 +147,6 @@ def test_gradients_reach_every_weight(mode):
         assert gradient is not None and np.any(np.abs(np.asarray(gradient)) > 0), variable.path
 
 
-def test_keras_save_load_round_trip(tmp_path):
-    inputs = keras.Input((None, 3, 5, 6))
-    layer = SpatioTemporalSelfAttention(num_heads=2, key_dim=3, dimensions="temporal",
-                                        output_initializer="glorot_uniform")
-    model = keras.Model(inputs, layer(inputs))
-    x = random_features()
-    expected = np.asarray(model(x))
-    model.save(tmp_path / "self_attention.keras")
-    loaded = keras.saving.load_model(tmp_path / "self_attention.keras")
-    np.testing.assert_allclose(np.asarray(loaded(x)), expected, rtol=1e-6, atol=1e-6)
-    config = layer.get_config()
-    assert SpatioTemporalSelfAttention.from_config(config).get_config() == config
-    assert (config["dimensions"], config["value_dim"]) == ("temporal", None)
-
-
 @pytest.mark.parametrize("kwargs, message", [
     ({"num_heads": 0}, "Received: num_heads=0"),
     ({"key_dim": 2.0}, "Received: key_dim=2.0"),

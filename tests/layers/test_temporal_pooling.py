@@ -145,16 +145,6 @@ def test_global_spatial_pooling():
                                features.mean(axis=(2, 3)), atol=1e-6)
 
 
-@pytest.mark.parametrize("layer", [SoftmaxPooling(2.5, axis=1), AdaptiveSoftmaxPooling(),
-                                   TemporalAveragePooling(), TemporalMaxPooling(),
-                                   WindowedSoftmaxPooling(5, 3.0), GlobalSpatialPooling("average")],
-                         ids=lambda layer: type(layer).__name__)
-def test_serialization_round_trip(layer):
-    restored = keras.layers.deserialize(keras.layers.serialize(layer))
-    assert type(restored) is type(layer)
-    assert restored.get_config() == layer.get_config()
-
-
 @pytest.mark.parametrize("build,message", [
     (lambda: SoftmaxPooling(pooling_temperature=float("inf")), "pooling_temperature=inf"),
     (lambda: SoftmaxPooling(pooling_temperature="hot"), "pooling_temperature='hot'"),
