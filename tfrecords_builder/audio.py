@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import numpy as np
 
@@ -88,6 +89,82 @@ def _egemaps_extractor():
                            feature_level=opensmile.FeatureLevel.Functionals)
 
 
+def _functionals_in_process(signal, sample_rate):
+    return np.asarray(_egemaps_extractor().process_signal(signal, int(sample_rate)).to_numpy(),
+                      np.float32).reshape(-1)
+
+
+class _IsolatedSmile:
+    """openSMILE in a helper process that never imports TensorFlow.
+
+    openSMILE's native library corrupts the heap of a process that has loaded TensorFlow
+    ("malloc(): invalid size" after a few dozen calls, measured with TensorFlow 2.21 and
+    opensmile 2.6.0), so next to TensorFlow the functionals are computed in a plain
+    `python -c` child (not multiprocessing, whose spawn re-imports the parent's `__main__`
+    and with it TensorFlow); signals and results cross its pipes as `.npy` arrays.
+    """
+
+    def __init__(self):
+        import atexit
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from tfrecords_builder.audio import _serve; _serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        atexit.register(self.close)
+
+    def __call__(self, signal, sample_rate):
+        request = np.append(np.asarray(signal, np.float32), np.float32(sample_rate))
+        try:
+            _write_frame(self.process.stdin, request)
+            return _read_frame(self.process.stdout)
+        except (OSError, EOFError) as exc:
+            raise RuntimeError(f"the openSMILE helper process ended (exit code "
+                               f"{self.process.poll()}); see its error above") from exc
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+
+
+@functools.lru_cache(maxsize=1)
+def _isolated_smile():
+    return _IsolatedSmile()
+
+
+def _write_frame(stream, values):
+    data = np.ascontiguousarray(values, np.float32).tobytes()
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _read_frame(stream):
+    def exactly(size):
+        data = b""
+        while len(data) < size:
+            chunk = stream.read(size - len(data))
+            if not chunk:
+                raise EOFError("pipe closed")
+            data += chunk
+        return data
+
+    size = int.from_bytes(exactly(8), "little")
+    return np.frombuffer(exactly(size), np.float32).copy()
+
+
+def _serve():
+    """The helper process of `_IsolatedSmile`: float32 frames on stdin, answers on stdout."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed by the libraries goes to stderr, not into the protocol
+    while True:
+        try:
+            request = _read_frame(sys.stdin.buffer)
+        except EOFError:
+            return
+        _write_frame(out, _functionals_in_process(request[:-1], int(request[-1])))
+
+
 def egemaps_feature_names():
     """Returns the 88 eGeMAPSv02 functional names in storage order (openSMILE's order)."""
     return list(_egemaps_extractor().feature_names)
@@ -113,8 +190,11 @@ def egemaps_functionals(signal, sample_rate=SAMPLE_RATE):
     minimum = int(MIN_SECONDS * sample_rate)
     if signal.size < minimum:
         signal = np.pad(signal, (0, minimum - signal.size))
-    values = _egemaps_extractor().process_signal(signal, int(sample_rate)).to_numpy()
-    values = np.asarray(values, np.float32).reshape(-1)
+    _egemaps_extractor()  # a missing opensmile package fails here, with its fix
+    if "tensorflow" in sys.modules:
+        values = _isolated_smile()(signal, sample_rate)
+    else:
+        values = _functionals_in_process(signal, sample_rate)
     if values.size != NUM_EGEMAPS:  # Only with another openSMILE feature set.
         raise RuntimeError(f"openSMILE returned {values.size} eGeMAPS values, expected {NUM_EGEMAPS}")
     return np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)

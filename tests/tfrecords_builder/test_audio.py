@@ -65,7 +65,7 @@ def test_egemaps_88_finite_and_class_dependent(synthetic_mp4):
 
 
 def test_builder_stores_egemaps_and_flags_video_without_audio(synthetic_mp4, carphone_path,
-                                                            tmp_path, capsys):
+                                                            tmp_path, capfd):
     csv_path = tmp_path / "list.csv"
     rows = [(os.path.join(synthetic_mp4, "videos", f"syn0000{i}.mp4"), label)
             for i, label in enumerate(["Happy", "Sad"])] + [(carphone_path, "Happy")]
@@ -86,8 +86,9 @@ def test_builder_stores_egemaps_and_flags_video_without_audio(synthetic_mp4, car
         assert values.shape == (88,) and np.isfinite(values).all() and np.any(values != 0)
         expected = extract_audio_features(video["source_path"].numpy().decode())
         np.testing.assert_allclose(values, expected, rtol=1e-6)  # stored = extracted
-    no_audio_lines = [line for line in capsys.readouterr().err.splitlines() if "no audio" in line]
-    assert len(no_audio_lines) == 1 and carphone_path in no_audio_lines[0]
+    err = capfd.readouterr().err
+    no_audio_lines = [line for line in err.splitlines() if "no audio" in line]
+    assert len(no_audio_lines) == 1 and carphone_path in no_audio_lines[0], err
 
 
 def test_without_flag_no_audio_keys_and_old_records_parse(carphone_path, tmp_path):
