@@ -1,8 +1,8 @@
 """PyTorch twins of kerasfer's C3D, i3D-VGG16 and R3D-18 for `benchmarks/models.py`.
 
 Same architectures and parameter counts as `kerasfer.models.get_model("c3d" | "i3d_vgg16"
-(input_size=112) | "r3d_18")` with 7 classes, in PyTorch's own idiom (NCDHW, `nn.Conv3d`,
-in-place ReLU), plus `forward_flops`, which counts 2 × the multiply-adds of every Conv3d /
+(input_shape=(None, 112, 112, 3)) | "r3d_18")` with 7 classes, in PyTorch's own idiom
+(NCDHW, `nn.Conv3d`, in-place ReLU), plus `forward_flops`, which counts 2 × the multiply-adds of every Conv3d /
 Linear with forward hooks.
 """
 
