@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 from kerasfer.errors import KerasferError
+from kerasfer.export.export_directory import ExportDirectory
 from kerasfer.export.export_error import ExportError
 from kerasfer.export.face_pipeline import face_pipeline_settings
 from kerasfer.export.saved_model_export import export_saved_model
@@ -46,6 +47,7 @@ def export_run(run_dir, out_dir=None, pooling_temperature=None, data_dir=None):
     from kerasfer.evaluate import load_run
 
     out_dir = out_dir or os.path.join(run_dir, "export")
+    ExportDirectory(out_dir).check()  # a refused --out fails before the run is loaded
     try:
         run = load_run(run_dir, data_dir)
     except ExportError:

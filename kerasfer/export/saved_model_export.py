@@ -43,7 +43,7 @@ a training setting:
 | `clip_length`         | int             | F, the training clip length (the window of Eq. 3.3) |
 | `pooling_temperature` | float           | γ_p of Eq. 3.3 across windows                       |
 | `temporal_output`     | str             | "dense", "strided" or "clip" (`TEMPORAL_OUTPUTS`)   |
-| `short_video`         | str             | padding of videos shorter than F: "loop" / "repeat_last" |
+| `short_video`         | str             | padding of videos shorter than F ("loop"/"repeat_last") |
 | `window_batch_size`   | int             | windows per forward pass (strided / clip models)    |
 | `model`               | str             | the Keras model's name                              |
 | `model_name`          | str or null     | registry name (`kerasfer.models.get_model`) if known |
