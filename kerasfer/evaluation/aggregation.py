@@ -1,6 +1,6 @@
 """Mean ± standard error over repeated runs (seeds) or cross-validation folds.
 
-The thesis (seed 004) reports every result as mean ± standard error over runs with
+Ayral (2021) master's thesis reports every result as mean ± standard error over runs with
 different random seeds (e.g. Table 3.1: 47.35 ± 0.27 %), over the 25 leave-one-subject-out
 folds of UNBC-McMaster, the 8 subject-independent folds of BioVid and the 3 HMDB-51 splits
 (Section 3.3.1.1). The standard error is the sample standard deviation (n − 1) over √n.

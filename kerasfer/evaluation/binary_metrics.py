@@ -1,15 +1,17 @@
 """Binary detection metrics: ROC curve, ROC-AUC and accuracy at the ROC equal-error point.
 
-Thesis (seed 004) Section 3.3.1.1: UNBC-McMaster (No Pain vs Pain, OPI ≥ 3) is evaluated
-with "the classification accuracy at Equal Error Rate on the Receiver Operating
+Ayral (2021) master's thesis, Section 3.3.1.1: UNBC-McMaster (No Pain vs Pain, OPI ≥ 3) is
+evaluated with "the classification accuracy at Equal Error Rate on the Receiver Operating
 Characteristic curve (ROC-EER)" because of the class imbalance (Table 3.2); BioVid BL1 vs
 PA3-4 with the area under the ROC curve (Table 3.12).
 
-At the equal-error point the false-positive rate equals the false-negative rate e, so the
-true-positive and true-negative rates are both 1 − e and the accuracy is 1 − e whatever the
-class balance. The point is found by linear interpolation on the ROC polygon (the operating
-points between two thresholds are reachable by randomising between them), the same as
-solving `1 − x = ROC(x)` on the piecewise-linear curve.
+The ROC curve and its area come from scikit-learn (`sklearn.metrics.roc_curve` with every
+threshold kept, `roc_auc_score`). At the equal-error point the false-positive rate equals
+the false-negative rate e, so the true-positive and true-negative rates are both 1 − e and
+the accuracy is 1 − e whatever the class balance. scikit-learn has no EER: it is found on
+its ROC curve by linear interpolation (the operating points between two thresholds are
+reachable by randomising between them), the same as solving `1 − x = ROC(x)` on the
+piecewise-linear curve.
 
 Example:
 
@@ -20,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from sklearn import metrics
 
 
 def _binary_inputs(labels, scores):
@@ -40,7 +43,7 @@ def _binary_inputs(labels, scores):
 
 
 def roc_curve(labels, scores):
-    """ROC curve over every distinct score threshold.
+    """ROC curve over every distinct score threshold (`sklearn.metrics.roc_curve`).
 
     Args:
         labels: array `(videos,)` of 0/1. 1 is the positive class (e.g. Pain).
@@ -51,21 +54,14 @@ def roc_curve(labels, scores):
         at `(1, 1, min score)`; a video is called positive when `score >= threshold`.
     """
     labels, scores = _binary_inputs(labels, scores)
-    order = np.argsort(-scores, kind="mergesort")
-    scores, labels = scores[order], labels[order]
-    # Tied scores move the curve diagonally in one step: keep the last index of each run.
-    last_of_run = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    true_positives = np.cumsum(labels)[last_of_run]
-    false_positives = (last_of_run + 1) - true_positives
-    tpr = np.r_[0.0, true_positives / labels.sum()]
-    fpr = np.r_[0.0, false_positives / (labels.size - labels.sum())]
-    return fpr, tpr, np.r_[np.inf, scores[last_of_run]]
+    fpr, tpr, thresholds = metrics.roc_curve(labels, scores, drop_intermediate=False)
+    return fpr, tpr, thresholds
 
 
 def roc_auc(labels, scores):
-    """Area under the ROC curve (trapezoids; ties count one half)."""
-    fpr, tpr, _ = roc_curve(labels, scores)
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+    """Area under the ROC curve (`sklearn.metrics.roc_auc_score`; ties count one half)."""
+    labels, scores = _binary_inputs(labels, scores)
+    return float(metrics.roc_auc_score(labels, scores))
 
 
 def equal_error_rate(labels, scores):

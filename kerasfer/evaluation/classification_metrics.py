@@ -1,8 +1,11 @@
 """Multi-class video-level metrics: accuracy, confusion matrix, per-class recall, UAR.
 
-AFEW and HMDB-51 (thesis, seed 004, Section 3.3.1.1) report video-level top-1 accuracy;
-unweighted average recall (UAR, the mean of per-class recalls) is the class-balanced
-counterpart used when classes are imbalanced, as in AFEW's test set.
+AFEW and HMDB-51 (Ayral (2021) master's thesis, Section 3.3.1.1) report video-level top-1
+accuracy; unweighted average recall (UAR, the mean of per-class recalls) is the
+class-balanced counterpart used when classes are imbalanced, as in AFEW's test set. The
+numbers come from scikit-learn (`sklearn.metrics`); these functions fix the class axis to
+`num_classes`, check the inputs with one clear message and define recall and UAR over the
+classes present in `labels` (NaN for an absent class).
 
 Example:
 
@@ -13,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from sklearn import metrics
 
 
 def _labels(labels, predicted, num_classes):
@@ -38,12 +42,11 @@ def confusion_matrix(labels, predicted, num_classes):
         num_classes: int. Number of classes C.
 
     Returns:
-        int64 array `(C, C)`.
+        int64 array `(C, C)` (`sklearn.metrics.confusion_matrix` over all C classes).
     """
     labels, predicted, num_classes = _labels(labels, predicted, num_classes)
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (labels, predicted), 1)
-    return counts
+    return metrics.confusion_matrix(labels, predicted,
+                                    labels=np.arange(num_classes)).astype(np.int64)
 
 
 def accuracy(labels, predicted):
@@ -53,17 +56,18 @@ def accuracy(labels, predicted):
     if labels.shape != predicted.shape or labels.size == 0:
         raise ValueError("`labels` and `predicted` must be non-empty and of equal length. "
                          f"Received: lengths={labels.size}, {predicted.size}")
-    return float(np.mean(labels == predicted))
+    return float(metrics.accuracy_score(labels, predicted))
 
 
 def per_class_recall(labels, predicted, num_classes):
-    """Recall of every class, `(C,)`; NaN for a class with no video in `labels`."""
-    counts = confusion_matrix(labels, predicted, num_classes)
-    support = counts.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diag(counts) / np.maximum(support, 1), np.nan)
+    """Recall of every class, float64 `(C,)`; NaN for a class with no video in `labels`."""
+    labels, predicted, num_classes = _labels(labels, predicted, num_classes)
+    return metrics.recall_score(labels, predicted, labels=np.arange(num_classes),
+                                average=None, zero_division=np.nan).astype(np.float64)
 
 
 def unweighted_average_recall(labels, predicted, num_classes):
     """Mean of the per-class recalls over the classes present in `labels` (UAR)."""
-    return float(np.nanmean(per_class_recall(labels, predicted, num_classes)))
+    labels, predicted, num_classes = _labels(labels, predicted, num_classes)
+    return float(metrics.recall_score(labels, predicted, labels=np.unique(labels),
+                                      average="macro"))

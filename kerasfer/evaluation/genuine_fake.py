@@ -1,12 +1,13 @@
 """Per-emotion mean average precision for the genuine vs fake (real vs posed) task.
 
-Seed 000 (ChaLearn 2017 real-vs-fake expressions, SASE-FE): "Mean Average Precision (MAP)
-metric is used to evaluate the performances" with one score per emotion (Tables 2-3: anger,
-happiness, surprise, disgust, contentment, sadness) and their average. Here the average
-precision of the genuine-vs-fake decision is computed separately among the videos of each
-emotion, ranking them by their genuine score, and MAP is the mean over emotions. (The values
-of seed 000's tables are multiples of 10 % over 10 validation videos per emotion, which looks
-like per-emotion accuracy; `per_emotion_accuracy` reports that too.)
+Ozkan & Akar (2017), "Relaxed spatio-temporal deep feature aggregation for real-fake
+expression prediction" (ChaLearn 2017 real-vs-fake expressions, SASE-FE): "Mean Average
+Precision (MAP) metric is used to evaluate the performances" with one score per emotion
+(Tables 2-3: anger, happiness, surprise, disgust, contentment, sadness) and their average.
+Here the average precision of the genuine-vs-fake decision is computed separately among the
+videos of each emotion, ranking them by their genuine score, and MAP is the mean over
+emotions. (The values of their tables are multiples of 10 % over 10 validation videos per
+emotion, which looks like per-emotion accuracy; `per_emotion_accuracy` reports that too.)
 
 Two label layouts are supported: 2·E classes named `<emotion>_<genuine|fake>` (also
 real/posed, spontaneous/deliberate), where the emotion is the true class' emotion and the
@@ -24,6 +25,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from sklearn import metrics
 
 GENUINE_WORDS = ("genuine", "real", "spontaneous", "true")
 FAKE_WORDS = ("fake", "posed", "deliberate", "false")
@@ -33,6 +35,8 @@ _PATTERN = re.compile(r"^(?P<emotion>.+?)[_\- ](?P<kind>%s)$"
 
 def average_precision(labels, scores):
     """Average precision of a ranking, Σ_k (R_k − R_{k−1}) · P_k over distinct thresholds.
+
+    `sklearn.metrics.average_precision_score` (tied scores share one threshold).
 
     Args:
         labels: array `(videos,)` of 0/1; 1 is relevant (genuine).
@@ -48,13 +52,7 @@ def average_precision(labels, scores):
                          f"Received: lengths={labels.size}, {scores.size}")
     if labels.sum() == 0:
         return float("nan")
-    order = np.argsort(-scores, kind="mergesort")
-    scores, labels = scores[order], labels[order]
-    last_of_run = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    hits = np.cumsum(labels)[last_of_run]
-    precision = hits / (last_of_run + 1)
-    recall_gain = np.diff(np.r_[0, hits]) / labels.sum()
-    return float(np.sum(recall_gain * precision))
+    return float(metrics.average_precision_score(labels, scores))
 
 
 def per_emotion_average_precision(is_genuine, genuine_scores, emotions):

@@ -1,9 +1,10 @@
-"""Per-person mean and power normalisation and the linear SVM of seed 000 (Sections 3, 6).
+"""Per-person mean and power normalisation and the linear SVM of Ozkan & Akar (2017).
 
-Pipeline of seed 000: per-person mean normalisation of the ReLU conv5 features, relaxed
-aggregation (`kerasfer.models.relaxed_aggregation`), power normalisation σ = 0.5, and one
-linear SVM (LibSVM, C = 1) per emotion; scored with the per-emotion MAP of
-`kerasfer.evaluation.genuine_fake` (`per_emotion_average_precision`,
+Pipeline of Ozkan & Akar (2017), "Relaxed spatio-temporal deep feature aggregation for
+real-fake expression prediction" (Sections 3, 6): per-person mean normalisation of the ReLU
+conv5 features, relaxed aggregation (`kerasfer.models.relaxed_aggregation`), power
+normalisation σ = 0.5, and one linear SVM (LibSVM, C = 1) per emotion; scored with the
+per-emotion MAP of `kerasfer.evaluation.genuine_fake` (`per_emotion_average_precision`,
 `mean_average_precision`), which this module reuses rather than redefines.
 
 Example:
@@ -27,11 +28,11 @@ PAPER_C = 1.0  # Section 3: "C value is fixed to 1 for all emotion types"
 def per_person_mean_normalization(descriptors, person_ids):
     """Subtracts from every sample the mean of all samples of the same person.
 
-    Seed 000 Section 3: "we separately normalize the deep features (conv5) for each person
-    by subtracting the average of his/her facial emotions during video rather than overall
-    dataset mean", so each person's samples have zero mean. The paper applies it to the
-    conv5 maps of every frame (pass them as `(frames, 6, 6, 512)` with one person id per
-    frame, pooled over all of that person's videos); it works the same on descriptors.
+    Ozkan & Akar (2017) Section 3: "we separately normalize the deep features (conv5) for
+    each person by subtracting the average of his/her facial emotions during video rather
+    than overall dataset mean", so each person's samples have zero mean. The paper applies
+    it to the conv5 maps of every frame (pass them as `(frames, 6, 6, 512)` with one person
+    id per frame, pooled over all of that person's videos); it works the same on descriptors.
     It needs no labels, so it applies to unseen people too. The mean is element-wise over
     the first axis.
 
@@ -67,7 +68,7 @@ def per_person_mean_normalization(descriptors, person_ids):
 def power_normalization(x, exponent=PAPER_EXPONENT):
     """Signed power normalisation `sign(x) · |x|^σ`, element-wise (Section 3, [5, 21]).
 
-    Seed 000 applies σ = 0.5 to each element of the video representation before the SVM.
+    Ozkan & Akar (2017) apply σ = 0.5 to each element of the video representation before the SVM.
     The CBP layers of `relaxed_aggregation` already end with it (then L2 normalisation), so
     use this only on descriptors that are not normalised yet (e.g. `"average"`).
 
@@ -92,7 +93,7 @@ def power_normalization(x, exponent=PAPER_EXPONENT):
 
 
 def fit_linear_svm(descriptors, labels, C=PAPER_C):
-    """Fits the linear-kernel SVM of seed 000 (Section 3, LibSVM, C = 1) on video descriptors.
+    """Fits the linear SVM of Ozkan & Akar (2017) (Section 3, LibSVM, C = 1) on descriptors.
 
     Section 3 uses LibSVM (footnote 1) with a linear kernel and C = 1 for every emotion,
     one classifier per emotion type; `sklearn.svm.SVC(kernel="linear")` is LibSVM (hinge

@@ -1,7 +1,8 @@
 """Evaluation reports: metrics of a `VideoPredictions`, written as JSON, Markdown and PNGs.
 
-Which metrics a report holds follows the protocols of the thesis (seed 004, 3.3.1.1) and
-seed 000: accuracy, UAR, per-class recall and the confusion matrix always (AFEW, HMDB-51);
+Which metrics a report holds follows the protocols of Ayral (2021) master's thesis (Section
+3.3.1.1) and of Ozkan & Akar (2017, real-fake expression prediction): accuracy, UAR,
+per-class recall and the confusion matrix always (AFEW, HMDB-51);
 ROC-AUC and accuracy at the ROC equal-error point for two-class tasks (UNBC-McMaster,
 BioVid); per-emotion average precision and its mean (MAP) when the classes are
 `<emotion>_<genuine|fake>` pairs or `emotions` are given for a genuine/fake task (SASE-FE).

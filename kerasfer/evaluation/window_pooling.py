@@ -1,17 +1,18 @@
 """The thesis' two-stage temporal pooling of per-frame class scores, in NumPy.
 
-Thesis (seed 004) Section 3.3.1.3: "Temporal pooling is performed at the end of the network
-in two stages: within clips and across clips. [...] [score vectors of size L × C] are first
-max-pooled with kernel size F and stride 1 [...]. For inference, we then apply softmax
-weighted pooling with a fixed temperature to aggregate clip-level scores", i.e. Eq. 3.3
-with the pooling inverse temperature γ_p, per class c:
+Ayral (2021) master's thesis, Section 3.3.1.3: "Temporal pooling is performed at the end of
+the network in two stages: within clips and across clips. [...] [score vectors of size
+L × C] are first max-pooled with kernel size F and stride 1 [...]. For inference, we then
+apply softmax weighted pooling with a fixed temperature to aggregate clip-level scores",
+i.e. Eq. 3.3 with the pooling inverse temperature γ_p, per class c:
 
     s_{n,c} = max_{t ∈ [n, n + F)} x_{t,c}                      (window n = 0 … L − F)
     y_c     = Σ_n softmax_n(γ_p · s_{·,c}) · s_{n,c}               (Eq. 3.3)
 
 γ_p = 0 is the mean of the window maxima, γ_p → ∞ the maximum. These functions are the
-reference used by `VideoScorer` after the network pass; they work on one video at a time so
-videos of any length (including L < F) are handled without padding masks.
+float64 NumPy reference of `VideoInferenceModel`'s pooling; `VideoPredictions` uses them to
+pool stored window scores at other γ_p without another network pass. They work on one
+video at a time, so videos of any length (including L < F) need no padding masks.
 
 Example:
 

@@ -44,6 +44,26 @@ def test_multiclass_metrics(labels, predicted, classes, acc, uar):
     assert np.isnan(recalls[[c for c in range(classes) if c not in present]]).all()
 
 
+def test_confusion_matrix_and_recall_hand_computed():
+    labels, predicted = [0, 1, 2, 2, 2, 2], [0, 2, 2, 2, 1, 2]
+    np.testing.assert_array_equal(confusion_matrix(labels, predicted, 4),
+                                  [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 3, 0], [0, 0, 0, 0]])
+    recalls = per_class_recall(labels, predicted, 4)
+    np.testing.assert_allclose(recalls[:3], [1.0, 0.0, 0.75])
+    assert np.isnan(recalls[3])  # class 3 has no video: NaN, left out of the UAR
+    assert unweighted_average_recall(labels, predicted, 4) == pytest.approx(1.75 / 3)
+
+
+def test_roc_curve_hand_computed():
+    # Thresholds from +inf down to the lowest score; the tie at 0.4 moves diagonally.
+    fpr, tpr, thresholds = roc_curve([0, 1, 0, 1, 1], [0.1, 0.4, 0.4, 0.8, 0.9])
+    np.testing.assert_allclose(thresholds, [np.inf, 0.9, 0.8, 0.4, 0.1])
+    np.testing.assert_allclose(tpr, [0, 1 / 3, 2 / 3, 1, 1])
+    np.testing.assert_allclose(fpr, [0, 0, 0, 0.5, 1])
+    assert roc_auc([0, 1, 0, 1, 1], [0.1, 0.4, 0.4, 0.8, 0.9]) == pytest.approx(
+        (1 / 3 * 0 + 2 / 3 * 0 + (2 / 3 + 1) / 2 * 0.5 + 1 * 0.5))
+
+
 def test_multiclass_metrics_random_against_sklearn():
     rng = np.random.default_rng(0)
     labels, predicted = rng.integers(0, 7, 200), rng.integers(0, 7, 200)
@@ -126,7 +146,8 @@ def test_average_precision_random_against_sklearn():
 
 
 def test_per_emotion_map_hand_computed():
-    # Seed 000 protocol: AP of the genuine decision within every emotion, then the mean.
+    # Ozkan & Akar (2017) protocol: AP of the genuine decision within every emotion, then
+    # the mean.
     emotions = ["anger"] * 4 + ["happiness"] * 4
     is_genuine = [1, 0, 1, 0, 1, 0, 0, 1]
     scores = [0.9, 0.8, 0.7, 0.1, 0.2, 0.9, 0.4, 0.3]
