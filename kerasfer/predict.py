@@ -133,6 +133,10 @@ def main(argv=None):
           f"{', annotated mp4' if args.annotate else ''}); loading {args.model} ...", flush=True)
     from kerasfer.errors import KerasferError
 
+    if (os.path.isfile(os.path.join(args.model, "config.yaml"))
+            and not os.path.isfile(os.path.join(args.model, "export", "saved_model.pb"))):
+        print(f"{args.model} is a training run without export/: exporting its best model "
+              f"into {os.path.join(args.model, 'export')} first", flush=True)
     try:
         check_out_dir(args.out)
         with quiet_native_stderr():

@@ -14,8 +14,10 @@ TFRecords of the same video; a longer one is pooled in NumPy from the per-frame 
 
 Frames stream through: only the current decoded frame and the JPEG crops of one chunk
 (plus context) are in memory. Frames without a face are kept as rows with
-`face_found = False` and NaN probabilities; a video with no face at all (or only sporadic
-detector hits, as the builder decides) raises `NoFaceError`.
+`face_found = False` and NaN probabilities (the builder's `keep_frames_without_face`, which
+crops such frames with the last known box, is not applied: they are reported, not scored);
+a video with no face at all (or only sporadic detector hits, as the builder decides) raises
+`NoFaceError`. A recorded `frame_stride` / `target_fps` applies: rows are the kept frames.
 
 Example:
 
