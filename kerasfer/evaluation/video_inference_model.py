@@ -56,8 +56,9 @@ def detect_temporal_output(model, clip_length, frame_scores_layer="frame_scores"
                            frame_shape=None):
     """Returns "dense", "strided" or "clip" for a clip model (see the module docstring).
 
-    A model without a layer named `frame_scores_layer` is "clip"; otherwise one F-frame
-    clip of zeros is run up to that layer: F output steps is "dense", fewer "strided".
+    A model without a layer named `frame_scores_layer`, or with a fixed number of input
+    frames, is "clip"; otherwise one F-frame clip of zeros is run up to that layer: F
+    output steps is "dense", fewer "strided".
 
     Args:
         model: `keras.Model`. Clips `(batch, frames, height, width, channels)` → logits.
@@ -65,7 +66,8 @@ def detect_temporal_output(model, clip_length, frame_scores_layer="frame_scores"
         frame_shape: tuple or None. `(height, width, channels)` of the probe clip when the
             model's input does not fix them. Defaults to None.
     """
-    if frame_scores_layer not in {layer.name for layer in model.layers}:
+    fixed_length = model.input_shape[1] if len(model.input_shape) == 5 else None
+    if frame_scores_layer not in {layer.name for layer in model.layers} or fixed_length:
         return "clip"
     frame_model = _frame_scores_model(model, frame_scores_layer)
     steps = _probe_steps(frame_model, clip_length, frame_shape)
@@ -83,11 +85,15 @@ def _probe_steps(frame_model, clip_length, frame_shape):
     if frame_shape is not None:
         shape = tuple(int(size) for size in frame_shape)
     if len(shape) != 3 or any(size is None for size in shape):
-        raise ValueError("The model's input does not fix (height, width, channels); pass "
+        raise _UnknownFrameShape("The model's input does not fix (height, width, channels); pass "
                          "`frame_shape` or `temporal_output`. "
                          f"Received: frame_shape={frame_shape}")
     probe = np.zeros((1, int(clip_length)) + shape, "float32")
     return int(ops.shape(frame_model(probe, training=False))[1])
+
+
+class _UnknownFrameShape(ValueError):
+    """The probe clip's frame shape is unknown (the model's input leaves it open)."""
 
 
 def _check_positive_int(name, value):
@@ -163,26 +169,35 @@ class VideoInferenceModel:
         self.short_video = short_video
         self.model = model
         self.frame_scores_layer = frame_scores_layer
+        self.temporal_output = None
+        self._frame_model = None
         if temporal_output is None:
             temporal_output = getattr(model, "temporal_output", None)
         if temporal_output is None:
-            temporal_output = detect_temporal_output(model, self.clip_length,
-                                                     frame_scores_layer, frame_shape)
+            try:
+                temporal_output = detect_temporal_output(model, self.clip_length,
+                                                         frame_scores_layer, frame_shape)
+            except _UnknownFrameShape:
+                return  # probed on the first video's frame shape instead (`__call__`)
+        self._set_temporal_output(temporal_output)
+
+    def _set_temporal_output(self, temporal_output):
+        model, layer_name = self.model, self.frame_scores_layer
+        model_length = model.input_shape[1] if len(model.input_shape) == 5 else None
         if temporal_output not in TEMPORAL_OUTPUTS:
             raise ValueError(f"`temporal_output` must be one of {TEMPORAL_OUTPUTS}. "
                              f"Received: temporal_output={temporal_output!r}")
-        if temporal_output == "dense" and \
-                frame_scores_layer not in {layer.name for layer in model.layers}:
-            raise ValueError(f"A temporally dense model needs a layer named "
-                             f"{frame_scores_layer!r}; model {model.name!r} has none. "
+        layer_names = {layer.name for layer in model.layers}
+        if temporal_output == "dense" and layer_name not in layer_names:
+            raise ValueError(f"A temporally dense model needs a layer named {layer_name!r}; "
+                             f"model {model.name!r} has none. "
                              f"Received: temporal_output={temporal_output!r}")
-        if temporal_output != "dense" and model_length is not None \
-                and model_length != self.clip_length:
+        if model_length is not None and model_length != self.clip_length:
             raise ValueError(f"Model {model.name!r} takes clips of {model_length} frames but "
                              f"clip_length={self.clip_length}; pass clip_length={model_length}. "
-                             f"Received: clip_length={clip_length}")
+                             f"Received: clip_length={self.clip_length}")
         self.temporal_output = temporal_output
-        self._frame_model = (_frame_scores_model(model, frame_scores_layer)
+        self._frame_model = (_frame_scores_model(model, layer_name)
                              if temporal_output == "dense" else None)
 
     @property
@@ -200,6 +215,9 @@ class VideoInferenceModel:
         if len(videos.shape) != 5:
             raise ValueError("`videos` must be (batch, frames, height, width, channels). "
                              f"Received: videos.shape={tuple(videos.shape)}")
+        if self.temporal_output is None:  # the model's input does not fix the frame shape
+            self._set_temporal_output(detect_temporal_output(
+                self.model, self.clip_length, self.frame_scores_layer, videos.shape[2:]))
         length = ops.shape(videos)[1]
         frames = self._pad(videos, length)
         if self.temporal_output == "dense":

@@ -100,8 +100,12 @@ class VideoScorer:
         self.window_batch_size = self.inference.window_batch_size
         self.frame_scores_layer = frame_scores_layer
         self.short_video = short_video
-        self.temporal_output = self.inference.temporal_output
         self._forward = compiled_inference(self.inference)
+
+    @property
+    def temporal_output(self):
+        """"dense", "strided" or "clip" (None until the first video when it is probed)."""
+        return self.inference.temporal_output
 
     @property
     def is_fully_convolutional(self):

@@ -184,3 +184,23 @@ def test_pad_to_length_modes():
     assert pad_to_length(video, 2) is video
     with pytest.raises(ValueError, match="short_video"):
         pad_to_length(video, 5, "mirror")
+
+
+def test_open_frame_shape_is_probed_on_the_first_video():
+    # A model whose input leaves height, width and channels open is probed on the first
+    # video; a fixed-length model is clip-level even with a frame_scores layer.
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((None, None, None, 3))
+    x = keras.layers.Conv3D(CLASSES, (1, 3, 3), padding="same")(inputs)
+    frame_scores = keras.layers.Lambda(lambda t: keras.ops.max(t, axis=(2, 3)),
+                                       name="frame_scores")(x)
+    model = keras.Model(inputs, WindowedSoftmaxPooling(F, 1.0)(frame_scores))
+    scorer = VideoScorer(model, clip_length=F)
+    assert scorer.temporal_output is None
+    scores = scorer.score(random_video(9, seed=2))
+    assert scorer.temporal_output == "dense" and scores.frame_scores.shape == (9, CLASSES)
+    inputs = keras.Input((F, SIZE, SIZE, 3))
+    frame_scores = keras.layers.Reshape((F, -1), name="frame_scores")(
+        keras.layers.Conv3D(CLASSES, (1, SIZE, SIZE))(inputs))
+    fixed = keras.Model(inputs, keras.layers.GlobalAveragePooling1D()(frame_scores))
+    assert VideoScorer(fixed).temporal_output == "clip"
