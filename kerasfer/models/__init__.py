@@ -16,6 +16,8 @@ from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
 from kerasfer.models.i3d_vgg16 import i3d_vgg16
 from kerasfer.models.cnn_bilstm import cnn_bilstm
 from kerasfer.models.inflation import inflate
+from kerasfer.models.grid_lstm import GridLSTM
+from kerasfer.models.grid_lstm_cell import GridLSTMCell
 from kerasfer.models.lstm_parametric_bias import LSTMParametricBias
 from kerasfer.models.lstm_pb_classifier import fit_pb_classifier
 from kerasfer.models.relaxed_aggregation import relaxed_aggregation

@@ -9,6 +9,17 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasfer.models.grid_lstm import GridLSTM
+
+# Recurrent cores of the LSTM-PB: name → builder(units) of a layer returning
+# `[sequences, *states]`; "grid_lstm" is paper 002's 2D Grid LSTM (Section 2.3.4).
+RECURRENT_CORES = {
+    "lstm": lambda units: keras.layers.LSTM(units, return_sequences=True, return_state=True,
+                                            kernel_initializer="glorot_uniform", name="lstm"),
+    "grid_lstm": lambda units: GridLSTM(units, depth=2, return_sequences=True,
+                                        return_state=True, name="lstm"),
+}
+
 
 class _SequenceMeanSquaredError(keras.losses.Loss):
     """Per-sequence mean over frames and coordinates, summed over the batch.
@@ -57,10 +68,11 @@ class LSTMParametricBias(keras.Model):
     `recognize` the recognition mode (Section 2.3.3: fresh PB vectors fitted with Eq. 1–2 while
     the network weights stay fixed).
 
-    Deviation: the paper's recurrent core is a 2D Grid LSTM (Section 2.3.4, Fig. 4) fed by a
-    64-d Jordan context loop; Keras has no Grid LSTM, so a standard `keras.layers.LSTM` with
-    `units` hidden nodes (paper: 512, Section 2.3.5) is the recurrent core and its state
-    plays the role of the context. Initial state and PB are zero as in Section 2.3.6.
+    The recurrent core (`recurrent`) is the paper's 2D Grid LSTM (Section 2.3.4, Fig. 4;
+    `kerasfer.models.GridLSTM`, Kalchbrenner et al. 2015) or a standard `keras.layers.LSTM`,
+    with `units` hidden nodes (paper: 512, Section 2.3.5). Deviation: the paper's 64-d Jordan
+    context loop is not separate; the core's state plays the role of the context. Initial
+    state and PB are zero as in Section 2.3.6.
 
     Args:
         num_sequences: int. Number of training sequences, one PB vector each.
@@ -72,6 +84,8 @@ class LSTMParametricBias(keras.Model):
             is unchanged), so that one optimiser gives them a learning rate `pb_gradient_scale`
             times the weights'; with plain SGD, `90` is the paper's 0.9 (PB) vs 0.01 (weights)
             (Section 2.3.6). Adaptive optimisers (Adam) largely ignore it. Defaults to `1.0`.
+        recurrent: str. `"lstm"` or `"grid_lstm"` (2D Grid LSTM of depth 2), see
+            `RECURRENT_CORES`. Defaults to `"lstm"`.
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
@@ -93,7 +107,7 @@ class LSTMParametricBias(keras.Model):
     """
 
     def __init__(self, num_sequences, input_dim=80, pb_dim=64, units=512, pb_gradient_scale=1.0,
-                 **kwargs):
+                 recurrent="lstm", **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("num_sequences", num_sequences), ("input_dim", input_dim),
                            ("pb_dim", pb_dim), ("units", units)):
@@ -102,6 +116,10 @@ class LSTMParametricBias(keras.Model):
         if not pb_gradient_scale > 0:
             raise ValueError("pb_gradient_scale must be positive. Received: "
                              f"pb_gradient_scale={pb_gradient_scale!r}")
+        if recurrent not in RECURRENT_CORES:
+            raise ValueError(f"recurrent must be one of {tuple(RECURRENT_CORES)}. "
+                             f"Received: recurrent={recurrent!r}")
+        self.recurrent = recurrent
         self.num_sequences = int(num_sequences)
         self.input_dim = int(input_dim)
         self.pb_dim = int(pb_dim)
@@ -112,8 +130,7 @@ class LSTMParametricBias(keras.Model):
                                                       embeddings_initializer="zeros",
                                                       name="parametric_bias")
         # Section 2.3.6: weights initialised from a uniform distribution.
-        self.lstm = keras.layers.LSTM(self.units, return_sequences=True, return_state=True,
-                                      kernel_initializer="glorot_uniform", name="lstm")
+        self.lstm = RECURRENT_CORES[recurrent](self.units)
         self.readout = keras.layers.Dense(self.input_dim, kernel_initializer="glorot_uniform",
                                           name="readout")
 
@@ -227,5 +244,5 @@ class LSTMParametricBias(keras.Model):
         config = super().get_config()
         config.update(num_sequences=self.num_sequences, input_dim=self.input_dim,
                       pb_dim=self.pb_dim, units=self.units,
-                      pb_gradient_scale=self.pb_gradient_scale)
+                      pb_gradient_scale=self.pb_gradient_scale, recurrent=self.recurrent)
         return config

@@ -17,7 +17,8 @@ _PIPELINES = {}
 # Modules that register the built-in pipelines, imported on first look-up (they import
 # TensorFlow and the training code, which `import kerasfer.pipelines` must not pay for).
 _BUILTIN_MODULES = ("kerasfer.pipelines.clip_classifier",
-                    "kerasfer.pipelines.relaxed_aggregation_genuine_fake")
+                    "kerasfer.pipelines.relaxed_aggregation_genuine_fake",
+                    "kerasfer.pipelines.lstm_pb_genuine_fake")
 
 
 def register_pipeline(name):

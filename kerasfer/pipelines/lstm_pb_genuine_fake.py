@@ -1,0 +1,246 @@
+"""`lstm_pb_genuine_fake`: real-vs-fake expressions from landmark dynamics with LSTM-PB + GBM.
+
+The system of paper 002 (Phung et al., "Facial landmarks and LSTM with parametric bias for
+real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one run:
+
+1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]) reduced
+   to the paper's 40 points (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
+   every video resampled to `sequence_length` frames;
+2. landmark-box jitter augmentation (Section 2.4): each training video gets `augment_copies`
+   copies whose landmarks are re-expressed in a face box with a random margin (up to
+   `box_jitter` of the side) removed on every edge;
+3. one LSTM-PB per emotion (Section 2.3.6), `kerasfer.models.LSTMParametricBias` with a 2D
+   Grid LSTM core (`recurrent: grid_lstm`, Section 2.3.4) or a plain LSTM: *learning* mode
+   (weights and one PB vector per training sequence, next-frame MSE), *generation* mode
+   (closed-loop landmarks from a learned PB; its error is logged), *recognition* mode
+   (fresh PB vectors fitted to every video with the weights frozen);
+4. one gradient boosting machine per emotion on the recognised PB vectors (Section 2.4);
+5. `evaluate`: per-emotion ROC (curve points and AUC), accuracy, per-emotion average
+   precision and MAP on the held-out subjects' videos.
+
+Example:
+
+    python -m kerasfer.fit --config configs/lstm_pb_genuine_fake.yaml
+    python -m kerasfer.evaluate --run runs/lstm_pb_genuine_fake
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from kerasfer.errors import ConfigError
+from kerasfer.pipelines.pipeline import Pipeline
+from kerasfer.pipelines.registry import register_pipeline
+
+# 36 of the 68 iBUG/dlib points: chin tip, brows, nose bridge and base, eyes, outer lip
+# corners and mid points (jaw sides and inner lip removed, paper 002 Fig. 2A) ...
+_KEPT = ([8] + list(range(17, 27)) + [27, 30, 31, 33, 35] + list(range(36, 48))
+         + [48, 50, 51, 52, 54, 56, 57, 58])
+# ... plus 4 points at the centre of a line (Fig. 2B): two cheeks (jaw 2 – nose wing 31,
+# jaw 14 – nose wing 35) and the two brow ends (outer brow – outer eye corner).
+_ADDED = ((2, 31), (14, 35), (17, 36), (26, 45))
+
+
+def paper_landmarks(landmarks):
+    """Maps `(..., 68, 2)` dlib landmarks to paper 002's 40 points `(..., 40, 2)`.
+
+    Paper 002 Section 2.2 names the removed groups (chin, inner mouth) and the added points
+    (two cheeks, two brow ends, each the centre of a line) but not the exact indices; this
+    choice of 36 kept points is an assumption.
+    """
+    landmarks = np.asarray(landmarks, np.float32)
+    if landmarks.shape[-2:] != (68, 2):
+        raise ValueError(f"landmarks must be (..., 68, 2). Received: shape={landmarks.shape}")
+    added = [(landmarks[..., a, :] + landmarks[..., b, :]) / 2 for a, b in _ADDED]
+    return np.concatenate([landmarks[..., _KEPT, :], np.stack(added, axis=-2)], axis=-2)
+
+
+def box_jitter(landmarks, rng, max_fraction):
+    """Landmarks re-expressed in a face box cropped by a random margin on every edge.
+
+    Paper 002 Section 2.4: "choose a random number, then use it in removing that amount of
+    pixels on edge for a detected face ... and generate the corresponding facial landmarks".
+    With coordinates in [0, 1] of the box, removing margins `(l, t, r, b)` maps
+    `x → (x − l) / (1 − l − r)`, `y → (y − t) / (1 − t − b)` (one crop per video).
+    """
+    left, top, right, bottom = rng.uniform(0.0, max_fraction, 4)
+    scale = np.array([1 - left - right, 1 - top - bottom], np.float32)
+    return (landmarks - np.array([left, top], np.float32)) / scale
+
+
+def _resample(sequence, length):
+    return sequence[np.round(np.linspace(0, len(sequence) - 1, length)).astype(int)]
+
+
+@dataclasses.dataclass
+class LstmPbOptions:
+    """`pipeline_options` of `lstm_pb_genuine_fake`; defaults are paper 002's values."""
+
+    recurrent: str = "grid_lstm"
+    pb_dim: int = 64
+    units: int = 512
+    sequence_length: int = 32
+    augment_copies: int = 3
+    box_jitter: float = 0.1
+    pb_gradient_scale: float = 1.0
+    recognition_steps: int = 200
+    recognition_learning_rate: float = 0.05
+    gbm_trees: int = 5000
+
+
+@register_pipeline("lstm_pb_genuine_fake")
+class LstmPbGenuineFakePipeline(Pipeline):
+    """Paper 002's real-vs-fake system (see module docstring); options `LstmPbOptions`."""
+
+    options_class = LstmPbOptions
+
+    def __init__(self, config):
+        super().__init__(config)
+        from kerasfer.models.lstm_parametric_bias import RECURRENT_CORES
+
+        if self.options.recurrent not in RECURRENT_CORES:
+            raise ConfigError("pipeline_options.recurrent", f"unknown {self.options.recurrent!r}",
+                              f"choose one of {', '.join(RECURRENT_CORES)}")
+        if not 0 <= self.options.box_jitter < 0.5:
+            raise ConfigError("pipeline_options.box_jitter", f"{self.options.box_jitter}",
+                              "use a fraction in [0, 0.5)")
+
+    def _sequences(self, index, records):
+        """`{id: (sequence_length, 80)}` of the 40 paper landmarks, centred on the box."""
+        from kerasfer.data.landmark_dataset import landmark_dataset
+
+        sequences = {}
+        for batch in landmark_dataset(index, records, normalization="crop"):
+            video_id = batch["id"][0].numpy().decode()
+            points = paper_landmarks(batch["landmarks"][0].numpy())
+            sequences[video_id] = _resample(points, self.options.sequence_length)
+        return sequences
+
+    def _flat(self, points):
+        return (np.asarray(points) - 0.5).reshape(len(points), self.options.sequence_length, -1)
+
+    def _fit_emotion(self, emotion, train, genuine, rng):
+        """Learning, generation and recognition for one emotion; returns its parts."""
+        import keras
+
+        from kerasfer.models import LSTMParametricBias
+        from kerasfer.models.lstm_pb_classifier import fit_pb_classifier
+
+        o, cfg = self.options, self.config
+        copies = [train] + [np.stack([box_jitter(s, rng, o.box_jitter) for s in train])
+                            for _ in range(o.augment_copies)]
+        x = self._flat(np.concatenate(copies))
+        y = np.tile(genuine, len(copies))
+        model = LSTMParametricBias(len(x), input_dim=x.shape[-1], pb_dim=o.pb_dim,
+                                   units=o.units, pb_gradient_scale=o.pb_gradient_scale,
+                                   recurrent=o.recurrent, name=f"lstm_pb_{emotion}")
+        model.compile(optimizer=keras.optimizers.Adam(cfg.train.learning_rate), loss="mse")
+        history = model.fit({"landmarks": x[:, :-1], "sequence_index": np.arange(len(x))},
+                            x[:, 1:], epochs=cfg.train.epochs, batch_size=cfg.data.batch_size,
+                            shuffle=True, verbose=0).history["loss"]
+        model.save(os.path.join(self.run_dir, f"lstm_pb_{emotion}.keras"))
+        count = min(4, len(x))
+        generated = model.generate(model.pb_vectors()[:count], x[:count, 0], x.shape[1])
+        recognised = self._recognise(model, x)
+        gbm = fit_pb_classifier(recognised, y, n_estimators=o.gbm_trees,
+                                random_state=cfg.seed)
+        return model, gbm, {"loss": [float(v) for v in history],
+                            "generation_mse": float(np.mean((generated - x[:count]) ** 2)),
+                            "training_sequences": int(len(x))}
+
+    def _recognise(self, model, x):
+        return model.recognize(x, steps=self.options.recognition_steps,
+                               learning_rate=self.options.recognition_learning_rate,
+                               optimizer="adam")
+
+    def fit(self):
+        import joblib
+        import keras
+
+        from kerasfer.evaluation.genuine_fake import parse_genuine_fake_classes
+
+        index, splits = self.prepare_data()
+        pairs = parse_genuine_fake_classes(index.classes)
+        if pairs is None:
+            raise ConfigError(index.data_dir, f"classes {list(index.classes)} are not "
+                              "<emotion>_genuine / <emotion>_posed pairs",
+                              "set data.synthetic.genuine_posed=true or build such a dataset")
+        ids = [i for name in ("train", "validation", "test") for i in splits.get(name) or []]
+        records = index.select(ids=ids)
+        sequences = self._sequences(index, records)
+        emotion_of = {i: e for e, pair in pairs.items() for i in pair}
+        keras.utils.set_random_seed(self.config.seed)
+        rng = np.random.default_rng(self.config.seed)
+        train_ids = set(splits["train"])
+        scores, log, gbms = {}, {}, {}
+        for emotion, (genuine_class, _) in pairs.items():
+            mine = [r for r in records if emotion_of[int(r["label"])] == emotion]
+            train = [r for r in mine if r["id"] in train_ids]
+            genuine = np.array([int(int(r["label"]) == genuine_class) for r in train])
+            if len(set(genuine)) < 2:
+                raise ConfigError(os.path.join(self.run_dir, "splits.json"),
+                                  f"the training videos of {emotion} are not both genuine "
+                                  "and posed", "use more videos or subjects")
+            model, gbms[emotion], log[emotion] = self._fit_emotion(
+                emotion, np.stack([sequences[r["id"]] for r in train]), genuine, rng)
+            pb = self._recognise(model, self._flat([sequences[r["id"]] for r in mine]))
+            probability = gbms[emotion].predict_proba(pb)[:, list(gbms[emotion].classes_).index(1)]
+            scores.update({r["id"]: (float(p), int(int(r["label"]) == genuine_class), emotion)
+                           for r, p in zip(mine, probability)})
+        joblib.dump(gbms, os.path.join(self.run_dir, "gbm.joblib"))
+        self.write_json("scores.json", scores)
+        self.write_json("training_history.json", log)
+        losses = ", ".join(f"{e} {v['loss'][0]:.4f} → {v['loss'][-1]:.4f}" for e, v in log.items())
+        return {"run_dir": self.run_dir, "history": log,
+                "message": f"{self.run_dir}: {len(pairs)} LSTM-PB ({self.options.recurrent}) "
+                           f"+ GBM, next-frame loss {losses}"}
+
+    def evaluate(self, split=None, out_dir=None, data_dir=None):
+        from sklearn.metrics import roc_auc_score, roc_curve
+
+        from kerasfer.evaluation.genuine_fake import (
+            mean_average_precision,
+            per_emotion_accuracy,
+            per_emotion_average_precision,
+        )
+
+        split = split or self.config.eval.split
+        splits = self.read_json("splits.json")
+        saved = self.read_json("scores.json")
+        ids = [i for i in splits.get(split) or [] if i in saved]
+        if not ids:
+            raise ConfigError(os.path.join(self.run_dir, "splits.json"),
+                              f"split {split!r} holds no scored video", "pass --split validation")
+        score, truth, emotions = (np.array(v) for v in zip(*(saved[i] for i in ids)))
+        score, truth = score.astype(float), truth.astype(int)
+        roc = {}
+        for emotion in dict.fromkeys(emotions.tolist()):
+            rows = emotions == emotion
+            if len(set(truth[rows])) == 2:
+                fpr, tpr, _ = roc_curve(truth[rows], score[rows])
+                roc[emotion] = {"auc": float(roc_auc_score(truth[rows], score[rows])),
+                                "fpr": fpr.tolist(), "tpr": tpr.tolist()}
+        ap = per_emotion_average_precision(truth, score, emotions)
+        metrics = {"accuracy": float(np.mean(truth == (score > 0.5))),
+                   "per_emotion_accuracy": per_emotion_accuracy(truth, score > 0.5, emotions),
+                   "per_emotion_roc_auc": {e: v["auc"] for e, v in roc.items()},
+                   "mean_average_precision": mean_average_precision(ap),
+                   "per_emotion_average_precision": ap}
+        report = {"pipeline": self.name, "recurrent": self.options.recurrent, "split": split,
+                  "num_videos": len(ids), "metrics": metrics, "roc": roc, "ids": ids,
+                  "scores": score.tolist()}
+        report["summary"] = (f"{split}: {len(ids)} videos, accuracy "
+                             f"{100 * metrics['accuracy']:.2f} %, MAP "
+                             f"{100 * metrics['mean_average_precision']:.2f} %, mean ROC-AUC "
+                             f"{np.mean(list(metrics['per_emotion_roc_auc'].values()) or [np.nan]):.3f}"
+                             f" (LSTM-PB {self.options.recurrent} + GBM)")
+        rows = "\n".join(f"| {e} | {100 * metrics['per_emotion_accuracy'][e]:.2f} % | "
+                         f"{roc.get(e, {}).get('auc', float('nan')):.3f} | {100 * ap[e]:.2f} % |"
+                         for e in ap)
+        markdown = (f"# Real vs fake, LSTM-PB ({self.options.recurrent}) + gradient boosting\n\n"
+                    f"{report['summary']}\n\n| emotion | accuracy | ROC-AUC | AP |\n"
+                    f"|---|---|---|---|\n{rows}\n")
+        return self.write_report(report, markdown, out_dir)

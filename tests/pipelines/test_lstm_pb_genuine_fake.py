@@ -1,0 +1,54 @@
+"""Paper 002's landmark LSTM-PB + gradient boosting run through kerasfer.fit / evaluate."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from kerasfer.pipelines.lstm_pb_genuine_fake import box_jitter, paper_landmarks
+
+
+def test_forty_paper_landmarks_keep_points_and_add_line_centres():
+    points = np.random.default_rng(0).random((3, 68, 2)).astype("float32")
+    forty = paper_landmarks(points)
+    assert forty.shape == (3, 40, 2)  # 80 inputs per frame, paper 002 Section 2.3.5
+    np.testing.assert_allclose(forty[:, 0], points[:, 8])  # chin tip kept
+    np.testing.assert_allclose(forty[:, 36], (points[:, 2] + points[:, 31]) / 2)  # a cheek
+    with pytest.raises(ValueError, match="Received: shape"):
+        paper_landmarks(np.zeros((5, 2)))
+
+
+def test_box_jitter_re_expresses_landmarks_in_the_cropped_box():
+    rng = np.random.default_rng(3)
+    left, top, right, bottom = np.random.default_rng(3).uniform(0, 0.2, 4)
+    corners = np.array([[left, top], [1 - right, 1 - bottom]], np.float32)
+    np.testing.assert_allclose(box_jitter(corners, rng, 0.2), [[0, 0], [1, 1]], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_fit_then_evaluate_gives_roc_per_emotion(tmp_path, monkeypatch, capsys):
+    from kerasfer.evaluate import main as evaluate_main
+    from kerasfer.fit import main as fit_main
+
+    monkeypatch.setenv("KERASFER_CACHE", str(tmp_path / "cache"))
+    run = str(tmp_path / "run")
+    assert fit_main(["--config", "configs/lstm_pb_genuine_fake.yaml", f"run_dir={run}",
+                     "data.synthetic.num_videos=32", "data.synthetic.num_subjects=8",
+                     "data.synthetic.class_names=[Happy, Sad]", "data.synthetic.min_frames=16",
+                     "data.synthetic.max_frames=20", "train.epochs=2",
+                     "pipeline_options.units=8", "pipeline_options.pb_dim=4",
+                     "pipeline_options.sequence_length=8", "pipeline_options.augment_copies=1",
+                     "pipeline_options.recognition_steps=3",
+                     "pipeline_options.gbm_trees=5"]) == 0
+    assert "ROC-AUC" in capsys.readouterr().out
+    assert os.path.exists(os.path.join(run, "lstm_pb_happy.keras"))
+    assert evaluate_main(["--run", run]) == 0
+    with open(os.path.join(run, "evaluation", "report.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
+    with open(os.path.join(run, "scores.json"), encoding="utf-8") as handle:
+        saved = json.load(handle)
+    for emotion, auc in report["metrics"]["per_emotion_roc_auc"].items():
+        rows = [saved[i] for i in report["ids"] if saved[i][2] == emotion]
+        assert auc == pytest.approx(roc_auc_score([r[1] for r in rows], [r[0] for r in rows]))
