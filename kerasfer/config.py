@@ -2,9 +2,9 @@
 
 The defaults are the CPU-sized experiment that `python -m kerasfer.fit` runs with no
 argument (`configs/cpu_tiny.yaml`: 240 synthetic localized-apex videos of 3 classes, a
-3D ResNet-18 at 1/8 width, Adam); the sampler defaults follow the thesis (seed 004, Section
-3.2.4 and 3.3.1.3: F = 16, 3 warm-up epochs, 5 exploration epochs, γ_s = 1, early stopping
-after 10 epochs). Paper settings (SGD with momentum 0.9, gradient accumulation every 4
+3D ResNet-18 at 1/8 width, Adam); the sampler defaults follow Ayral (2021) master's thesis
+(Sections 3.2.4 and 3.3.1.3: F = 16, 3 warm-up epochs, 5 exploration epochs, γ_s = 1, early
+stopping after 10 epochs). Paper settings (SGD with momentum 0.9, gradient accumulation every 4
 steps, ...) live in `configs/*.yaml`.
 
 Every key is checked: an unknown key or a value of the wrong type raises `ConfigError`
@@ -83,7 +83,11 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Optimiser, schedule and loop settings (thesis 3.3.1.3; seed 001 Section 4.2)."""
+    """Optimiser, schedule and loop settings.
+
+    Ayral (2021) thesis, Section 3.3.1.3; the EmotiW spatial attention + temporal softmax
+    pooling paper, Section 4.2 (differential learning rates, warm restarts).
+    """
 
     epochs: int = 20
     optimizer: str = "adam"
@@ -106,6 +110,10 @@ class TrainConfig:
     logical_cpu_devices: int = 0
     steps_per_execution: int = 1
     verbose: int = 1
+    # Back up weights + optimizer + sampler every N epochs (and after the last one).
+    checkpoint_every: int = 1
+    # Confusion-matrix and sampling-map images every N epochs (and after the last one).
+    diagnostics_every: int = 1
 
 
 @dataclasses.dataclass
@@ -181,20 +189,36 @@ class ExperimentConfig:
 CHOICES = {
     "data.normalization": ("imagenet", "minus_one_one", "unit"),
     "data.duration": ("clip", "resize", "random_segments"),
-    "data.split": ("stratified", "dataset", "given", "loso", "kfold"),
     "train.optimizer": ("sgd", "adam", "adamw"),
     "train.schedule": ("constant", "step", "cosine_restarts"),
     "train.class_weights": ("none", "balanced"),
     # Keys the training loop logs every epoch (a key it never logs would leave no best
     # model and early stopping comparing None).
     "train.monitor": ("val_accuracy", "val_loss", "accuracy", "loss"),
-    "sampler.kind": ("softmax", "uniform", "reinforce", "label_guided"),
     "sampler.score_source": ("clean", "training_pass"),
     "sampler.exploration": ("segments", "author"),
     "pretrain.source": ("none", "static_faces", "cue_frames", "all_frames"),
     "pretrain.init": ("random", "fer2013"),
     "eval.split": ("validation", "test", "train"),
 }
+
+
+# Choices that come from a registry (adding an entry is one file and one decorator there),
+# looked up when a value is checked so `import kerasfer.config` stays light.
+REGISTRY_CHOICES = {
+    "data.split": ("kerasfer.data.splits", "split_protocol_names"),
+    "sampler.kind": ("kerasfer.data.sampling", "list_samplers"),
+}
+
+
+def choices(key):
+    """Returns the allowed values of `key` (a tuple), or None when any value of its type goes."""
+    if key in REGISTRY_CHOICES:
+        import importlib
+
+        module, function = REGISTRY_CHOICES[key]
+        return tuple(getattr(importlib.import_module(module), function)())
+    return CHOICES.get(key)
 
 
 def _hints(cls):
@@ -253,9 +277,10 @@ def _coerce(key, value, kind, source):
         value = float(value)
     if kind is list:
         value = list(value)
-    if kind is str and key in CHOICES and value not in CHOICES[key]:
-        raise ConfigError(source, f"{key}={value!r} is not one of {', '.join(CHOICES[key])}",
-                          f"choose one of {', '.join(CHOICES[key])}")
+    allowed = choices(key) if kind is str else None
+    if allowed is not None and value not in allowed:
+        raise ConfigError(source, f"{key}={value!r} is not one of {', '.join(allowed)}",
+                          f"choose one of {', '.join(allowed)}")
     return value
 
 
@@ -373,6 +398,8 @@ def validate(config):
         ("train.learning_rate", config.train.learning_rate > 0, "positive"),
         ("train.gradient_accumulation_steps", config.train.gradient_accumulation_steps >= 1,
          "at least 1"),
+        ("train.checkpoint_every", config.train.checkpoint_every >= 1, "at least 1"),
+        ("train.diagnostics_every", config.train.diagnostics_every >= 1, "at least 1"),
         ("model.input_dropout", 0.0 <= config.model.input_dropout < 1.0, "in [0, 1)"),
         ("model.feature_dropout", config.model.feature_dropout is None
          or 0.0 <= config.model.feature_dropout < 1.0, "in [0, 1) or null"),
@@ -421,6 +448,7 @@ def describe_keys():
         section = key.rsplit(".", 1)[0] if "." in key else ""
         cls = type(_get(defaults, section)) if section else ExperimentConfig
         kind = _hints(cls)[key.rsplit(".", 1)[-1]]
-        choice = f" one of {'|'.join(CHOICES[key])}" if key in CHOICES else ""
+        allowed = choices(key)
+        choice = f" one of {'|'.join(allowed)}" if allowed else ""
         lines.append(f"  {key} ({_type_name(kind)}{choice}) = {_get(defaults, key)!r}")
     return "\n".join(lines)

@@ -40,18 +40,15 @@ def _import_serializables():
     # runs their @register_keras_serializable decorators.
     import importlib
 
-    for package in ("kerasfer.layers", "kerasfer.models", "kerasfer.training"):
+    for package in ("kerasfer.layers", "kerasfer.models"):
         importlib.import_module(package)
 
 
 def _synthetic_data_dir(config, config_path):
     # An empty data.dir means kerasfer.fit trained on its synthetic videos, generated
     # deterministically into a cache directory (regenerated here if the cache was cleared).
-    try:
-        from kerasfer.training.experiment import prepare_data_dir
-    except ImportError as error:
-        raise ConfigError(config_path, "data.dir is empty, so the dataset location is unknown",
-                          "pass --data-dir with the dataset directory used for training") from error
+    from kerasfer.data.synthetic.synthetic_cache import prepare_data_dir
+
     return prepare_data_dir(config)
 
 
@@ -139,7 +136,17 @@ def evaluate_run(run_dir, split=None, pooling_temperatures=None, out_dir=None, d
     scorer = VideoScorer(run.model, clip_length=config.data.clip_length,
                          pooling_temperature=gammas[0],
                          short_video=getattr(config.data, "short_video", "loop"))
-    predictions = scorer.predict_dataset(dataset, progress=progress)
+    import tensorflow as tf
+
+    from kerasfer.data.shard_check import corrupt_shard_error
+
+    if progress:
+        print(f"model: {run.model.name}, {run.model.count_params():,} parameters; data: "
+              f"{run.index.data_dir}; {len(records)} {split} videos", flush=True)
+    try:
+        predictions = scorer.predict_dataset(dataset, progress=progress)
+    except tf.errors.DataLossError as exc:
+        raise corrupt_shard_error(run.index.shard_paths, exc) from None
     report = build_report(predictions, run.class_names, split=split,
                           clip_length=config.data.clip_length, positive_class=positive_class,
                           pooling_temperature_sweep=gammas if len(gammas) > 1 else (),
@@ -272,12 +279,20 @@ def _parser():
                         help="positive class name of a two-class task (default: class 1)")
     parser.add_argument("--no-reuse", action="store_true",
                         help="with --runs, re-evaluate runs even if a matching report exists")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's C++ start-up log (hidden by default unless "
+                             "TF_CPP_MIN_LOG_LEVEL is set)")
     return parser
 
 
 def main(argv=None):
     """CLI entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    from kerasfer.fit import quiet_tensorflow
+
+    quiet_tensorflow(args.verbose)
+    print(f"kerasfer.evaluate: {'run ' + args.run if args.run else f'{len(args.runs)} runs'}"
+          f", split {args.split or 'from the run config'}", flush=True)
     gammas = args.pooling_temperature
     if gammas is not None and any(not g >= 0 for g in gammas):
         print(f"error: --pooling-temperature must be >= 0. Received: {gammas}", file=sys.stderr)
@@ -310,4 +325,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if "--verbose" not in sys.argv[1:]:
+        from kerasfer.tensorflow_log_filter import filter_tensorflow_log
+
+        filter_tensorflow_log()
     sys.exit(main())

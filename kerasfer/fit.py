@@ -38,9 +38,27 @@ def build_parser():
                         help="YAML experiment (configs/*.yaml); defaults to the CPU-tiny run")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the whole-video evaluation and the export after training")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's C++ start-up log (hidden by default unless "
+                             "TF_CPP_MIN_LOG_LEVEL is set)")
     parser.add_argument("overrides", nargs="*", metavar="key.sub=value",
                         help="dotted overrides, e.g. train.epochs=3 sampler.sampling_temperature=0")
     return parser
+
+
+def quiet_tensorflow(verbose=False):
+    """Hides TensorFlow's C++ start-up log unless `verbose` or the user set the level.
+
+    TensorFlow prints lines such as `E0000 ... remapper failed`, `failed call to cuInit` or
+    `Compiled cluster using XLA!` from C++ at import and first run; they are not errors of
+    the run. `TF_CPP_MIN_LOG_LEVEL=3` before TensorFlow is imported keeps them out; a value
+    the user exported is left alone.
+
+    Args:
+        verbose: bool. Keep TensorFlow's log. Defaults to False.
+    """
+    if not verbose and "tensorflow" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def export_run_dir(run_dir, out_dir, pooling_temperature):
@@ -99,8 +117,11 @@ def after_training(config):
 def main(argv=None):
     """CLI entry point; returns the process exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
+    quiet_tensorflow(args.verbose)
     try:
         config = load_config(args.config, args.overrides)
+        print(f"kerasfer.fit: config {args.config or 'defaults (configs/cpu_tiny.yaml)'}"
+              f"{' + ' + ' '.join(args.overrides) if args.overrides else ''}", flush=True)
         from kerasfer.pipelines import get_pipeline
 
         # The config's `pipeline` picks the system (kerasfer.pipelines registry); the
@@ -124,4 +145,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if "--verbose" not in sys.argv[1:]:
+        from kerasfer.tensorflow_log_filter import filter_tensorflow_log
+
+        filter_tensorflow_log()
     sys.exit(main())

@@ -70,7 +70,7 @@ def training_dataset(index, records, clip_length=16, batch_size=8, plan=None, au
         short_video: str. `"loop"` or `"repeat_last"` for videos shorter than the clip.
         duration: str. `"clip"` (extraction), `"resize"` (whole video resampled to F
             frames; Table 2.3) or `"random_segments"` (one random frame in each of F equal
-            segments, new every epoch; seed 001's "16 random frames"), see
+            segments, new every epoch; the EmotiW spatial attention paper's "16 random frames"), see
             `clip_frame_indices`. Defaults to `"clip"`.
         frame_stride: int. Step between clip frames. Defaults to 1.
         target_fps: float or None. Per-video stride `round(fps / target_fps)` instead.

@@ -43,8 +43,8 @@ def clip_frame_indices(length, start, clip_length, frame_stride=1, short_video="
     resampled to F frames at the centres of F equal segments, `⌊(k + ½) · L / F⌋`; the
     start is then 0 and the plan is not used.
 
-    Random segments (`duration="random_segments"`, seed 001 Section 4.2: "16 random frames"
-    of each video; the segment-based sampling of TSN, Wang et al. 2016): one frame drawn
+    Random segments (`duration="random_segments"`, EmotiW spatial attention + temporal
+    softmax pooling paper, Section 4.2: "16 random frames" of each video; the segment-based sampling of TSN, Wang et al. 2016): one frame drawn
     uniformly inside each of the F equal segments, `⌊(k + u_k) · L / F⌋`, `u_k ~ U[0, 1)`
     from `seed` — sorted, spread over the whole video, different every epoch. Without a
     seed it is the temporal resize above (the segment centres). The plan is not used.

@@ -1,11 +1,12 @@
 """`ClipScoringModel`: trains on clips and records each clip's target-class score.
 
-Thesis Algorithm 3.1 and Section 3.2.3.2: for every training clip, the score of the correct
-class, `w_{x,t} = f(x_t)[y]`, is computed on a *clean* copy of the clip (no augmentation,
-no dropout, batch-norm in inference mode) **before** the gradient step on the augmented copy
-("Evaluating the clip right after training on it would bias the distributions toward
-rewarding most fitted clips", Section 3.2.4). With `score_source="training_pass"` the logit
-of the augmented training forward pass is used instead (cheaper; thesis Table 3.8).
+Ayral (2021) master's thesis, Algorithm 3.1 and Section 3.2.3.2: for every training clip,
+the score of the correct class, `w_{x,t} = f(x_t)[y]`, is computed on a *clean* copy of the
+clip (no augmentation, no dropout, batch-norm in inference mode) **before** the gradient
+step on the augmented copy ("Evaluating the clip right after training on it would bias the
+distributions toward rewarding most fitted clips", Section 3.2.4). With
+`score_source="training_pass"` the logit of the augmented training forward pass is used
+instead (cheaper; thesis Table 3.8).
 
 Scores are scattered by `video_index` into three per-epoch buffer variables created with
 `synchronization="on_read", aggregation="sum"`: under `tf.distribute.MirroredStrategy` each
@@ -13,6 +14,11 @@ replica writes the videos of its share of the batch into its own copy, and readi
 buffer at the end of the epoch sums the copies, so the sampler sees exactly one score per
 video whatever the number of devices. TensorFlow backend only (the training loop is
 `tf.distribute`-based).
+
+Only public Keras API: `train_step` / `test_step` hand `(features, label, sample_weight)` to
+Keras' own steps (loss, loss tracking across replicas, optimizer, metrics), and the scores
+are recorded in the public `compute_loss` hook, which sees the training pass' logits before
+the gradient step is applied.
 
 Batches are dicts from `kerasfer.data.training_dataset` (wrapped by `prepare` as
 `(dict, label)` pairs, the structure Keras' symbolic build expects):
@@ -34,7 +40,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
-from keras.src.losses import loss as loss_module
 
 SCORE_SOURCES = ("clean", "training_pass")
 
@@ -93,9 +98,10 @@ class ClipScoringModel(keras.Model):
         self.epoch_seen = buffer("epoch_seen", "int32")
 
     def call(self, inputs, training=False):
-        if isinstance(inputs, dict):
-            inputs = inputs["clip"]
-        return self.network(inputs, training=training)
+        clip = inputs["clip"] if isinstance(inputs, dict) else inputs
+        if training and self.dropout_layer is not None:
+            clip = self.dropout_layer(clip, training=True)
+        return self.network(clip, training=training)
 
     def _sample_weight(self, data):
         weight = data.get("weight")
@@ -138,47 +144,36 @@ class ClipScoringModel(keras.Model):
             dataset = dataset.map(lambda batch: pad_batch(batch, num_replicas))
         return dataset.map(lambda features: (features, features["label"]))
 
+    def _keras_data(self, data):
+        features = data[0] if isinstance(data, tuple) else data
+        weight = self._sample_weight(features)
+        label = features["label"]
+        return (features, label) if weight is None else (features, label, weight)
+
     def train_step(self, data):
-        data = data[0] if isinstance(data, tuple) else data
-        clip, label = data["clip"], data["label"]
-        if self.score_source == "clean":
-            clean_logits = self.network(data["clean_clip"], training=False)
-            scores = self._target_logit(tf.stop_gradient(clean_logits), label)
-        sample_weight = self._sample_weight(data)
-        inputs = self.dropout_layer(clip, training=True) if self.dropout_layer else clip
-        trainable = self.network.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = self.network(inputs, training=True)
-            loss = self.compute_loss(x=clip, y=label, y_pred=logits,
-                                     sample_weight=sample_weight, training=True)
-            # The loss is pre-divided by the replica count (gradients are summed across
-            # replicas); the logged value is not.
-            self._loss_tracker.update_state(
-                loss_module.unscale_loss_for_distribution(loss),
-                sample_weight=tf.shape(clip)[0])
-            scaled_loss = self.optimizer.scale_loss(loss)
-        if self.score_source == "training_pass":
-            scores = self._target_logit(tf.stop_gradient(logits), label)
-        gradients = tape.gradient(scaled_loss, trainable)
-        self.optimizer.apply(gradients, trainable)
-        self._record(data["video_index"], data["start"], scores, data.get("weight"))
-        return self.compute_metrics(clip, label, logits, sample_weight=sample_weight)
+        return super().train_step(self._keras_data(data))
 
     def test_step(self, data):
-        data = data[0] if isinstance(data, tuple) else data
-        clip, label = data["clip"], data["label"]
-        weight = data.get("weight")
-        logits = self.network(clip, training=False)
-        loss = self.compute_loss(x=clip, y=label, y_pred=logits, sample_weight=weight,
-                                 training=False)
-        self._loss_tracker.update_state(loss_module.unscale_loss_for_distribution(loss),
-                                        sample_weight=tf.shape(clip)[0])
-        return self.compute_metrics(clip, label, logits, sample_weight=weight)
+        return super().test_step(self._keras_data(data))
 
-    def predict_step(self, data):
-        data = data[0] if isinstance(data, tuple) else data
-        clip = data["clip"] if isinstance(data, dict) else data
-        return self.network(clip, training=False)
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras' loss; during training also records each clip's target-class score.
+
+        Called by Keras' `train_step` inside the gradient tape, before the optimizer step:
+        the clean clip's logits (`score_source="clean"`, no dropout, batch-norm in
+        inference mode) or the training pass' own logits (`"training_pass"`) are scattered
+        into the per-epoch buffers by `video_index`.
+        """
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                    training=training)
+        if training and isinstance(x, dict) and "video_index" in x:
+            if self.score_source == "clean":
+                logits = self.network(x["clean_clip"], training=False)
+            else:
+                logits = y_pred
+            scores = self._target_logit(tf.stop_gradient(logits), y)
+            self._record(x["video_index"], x["start"], scores, x.get("weight"))
+        return loss
 
     def reset_score_buffers(self):
         """Zeroes the per-epoch buffers (call before an epoch)."""

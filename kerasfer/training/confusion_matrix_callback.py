@@ -44,7 +44,9 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
         dataset: tf.data.Dataset of `(features, label)` batches with `features["clip"]`.
         class_names: list of str.
         log_dir: str. TensorBoard directory; the image goes to `log_dir/validation_images`.
-        every: int. Write every `every` epochs. Defaults to 1.
+        every: int. Write every `every` epochs and after the last one
+            (`train.diagnostics_every`: the re-prediction of the validation clips costs about
+            one validation pass). Defaults to 1.
     """
 
     def __init__(self, dataset, class_names, log_dir, every=1):
@@ -73,11 +75,12 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
-        if epoch % self.every:
+        last = epoch + 1 == (self.params or {}).get("epochs")
+        if (epoch + 1) % self.every and not last:
             return
         counts = self.confusion_counts()
         self.last_counts = counts
-        png = render_confusion_matrix(counts, self.class_names, f"validation clips, epoch {epoch}")
+        png = render_confusion_matrix(counts, self.class_names, f"validation clips, epoch {epoch + 1}")
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         with self._writer.as_default(step=epoch):

@@ -1,10 +1,15 @@
 """`Experiment`: wires a config to data, model, sampler, callbacks and `fit`.
 
 The run directory (`config.run_dir`) receives `config.yaml` (resolved config),
-`splits.json` (train / validation video ids), `logs/` (TensorBoard), `checkpoints/`
-(atomic, with the sampler state), `best_model.keras`, then `evaluation/` and `export/` when
-`kerasfer.evaluation` / `kerasfer.export` are installed. Rerunning with the same run
-directory resumes from the last checkpoint (same sampler state, same split).
+`splits.json` (train / validation / test video ids), `logs/` (TensorBoard), `checkpoints/`
+(`TrainingBackup`: atomic, with the sampler state), `best_model.keras`
+(`BestModelCheckpoint`) and `training_summary.json`. `run()` trains only; the whole-video
+evaluation and the SavedModel export are `kerasfer.evaluate.evaluate_run` and
+`kerasfer.export`, which `python -m kerasfer.fit` calls afterwards. Rerunning with the same
+run directory resumes from the last checkpoint (same sampler state, same split).
+
+Under `MultiWorkerMirroredStrategy` only the chief writes the run directory; the other
+workers keep their own copy under `worker-<index>/`.
 
 Example:
 
@@ -15,83 +20,45 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import sys
 import warnings
 
+import keras
+import numpy as np
+import tensorflow as tf
+
 from kerasfer import schema
-from kerasfer.config import save_config, to_dict
+from kerasfer.config import save_config
+from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
+from kerasfer.data.folds import load_splits
+from kerasfer.data.selected_videos import selected_videos
+from kerasfer.data.shard_check import corrupt_shard_error
+# Re-exported: other modules import the synthetic cache from here.
+from kerasfer.data.synthetic.synthetic_cache import (  # noqa: F401
+    prepare_data_dir,
+    synthetic_cache_dir,
+    synthetic_cache_ready,
+)
+from kerasfer.data.splits import make_split
 from kerasfer.errors import ConfigError
+from kerasfer.training.best_model_checkpoint import BestModelCheckpoint
+from kerasfer.training.clip_scoring_model import ClipScoringModel
+from kerasfer.training.confusion_matrix_callback import ConfusionMatrixCallback
+from kerasfer.training.nan_stop import NaNStop
+from kerasfer.training.optimizers import build_optimizer, check_head_layers
+from kerasfer.training.resumable_early_stopping import ResumableEarlyStopping
+from kerasfer.training.sampler_callback import ClipSamplerCallback
+from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
 from kerasfer.training.strategy import make_strategy, set_mixed_precision, set_seeds
-
-
-def synthetic_cache_dir(synthetic_config):
-    """Returns the cache directory of a synthetic dataset (`$KERASFER_CACHE` or ~/.cache)."""
-    root = os.environ.get("KERASFER_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "kerasfer")
-    settings = to_dict(synthetic_config)
-    if not settings.get("genuine_posed"):
-        settings.pop("genuine_posed", None)  # keeps the cache keys of earlier datasets
-    key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
-    return os.path.join(root, f"synthetic-{key.hexdigest()[:12]}")
-
-
-def prepare_data_dir(config):
-    """Returns `data.dir`, generating the synthetic dataset into its cache when empty."""
-    if config.data.dir:
-        return config.data.dir
-    from kerasfer.data.synthetic import write_synthetic_dataset
-
-    synthetic = config.data.synthetic
-    out_dir = synthetic_cache_dir(synthetic)
-    return write_synthetic_dataset(
-        out_dir, num_videos=synthetic.num_videos, num_subjects=synthetic.num_subjects,
-        class_names=tuple(synthetic.class_names), image_size=synthetic.image_size,
-        min_frames=synthetic.min_frames, max_frames=synthetic.max_frames,
-        apex_fraction=synthetic.apex_fraction, seed=synthetic.seed,
-        genuine_posed=synthetic.genuine_posed)
+from kerasfer.training.training_backup import TrainingBackup
 
 
 def make_splits(index, data_config, seed):
-    """Returns a split dict `{"train", "validation", "test": [ids], ...}` (kerasfer.data.folds).
-
-    `data.split`: "stratified" — subject-independent, class-stratified holdout of
-    `validation_fraction` (thesis 2.2.2), the dataset's "test" videos kept for testing;
-    "dataset" — AFEW protocol: the dataset's validation videos become the test side and the
-    validation subset is held out of its training videos; "given" — the split column as is;
-    "loso" / "kfold" — fold `data.fold` is the test side and a holdout of the remaining
-    subjects is the validation side (early stopping).
-    """
-    from kerasfer.data import folds
-
-    records = index.records
-    protocol = data_config.split
-    fraction = data_config.validation_fraction
-    if protocol == "given":
-        return folds.dataset_split(records)
-    if protocol == "dataset":
-        return folds.dataset_split(records, validation_fraction=fraction, seed=seed)
-    if protocol == "stratified":
-        test = [r for r in records if str(r.get("split", "")).lower() in ("test", "testing")]
-        pool = [r for r in records if r not in test]
-        split = folds.subject_holdout_split(pool, validation_fraction=fraction, seed=seed)
-        split["test"] = [r["id"] for r in test]
-        return split
-    if protocol in ("loso", "kfold"):
-        all_folds = (folds.leave_one_subject_out(records) if protocol == "loso"
-                     else folds.subject_k_fold(records, data_config.num_folds, seed=seed))
-        if not 0 <= data_config.fold < len(all_folds):
-            raise ConfigError("data.fold", f"fold {data_config.fold} out of range "
-                              f"[0, {len(all_folds)})", "pick an existing fold")
-        split = all_folds[data_config.fold]
-        training = folds.select_records(records, split["train"])
-        inner = folds.subject_holdout_split(training, validation_fraction=fraction, seed=seed)
-        return dict(split, train=inner["train"], validation=inner["validation"])
-    raise ConfigError("data.split", f"unknown split {protocol!r}",
-                      "use stratified, dataset, given, loso or kfold")
+    """Returns the split dict of protocol `data.split` (`kerasfer.data.splits` registry)."""
+    return make_split(data_config.split, index.records, data_config, seed)
 
 
 def load_or_make_splits(run_dir, index, config):
@@ -101,8 +68,6 @@ def load_or_make_splits(run_dir, index, config):
         path_in = config.data.splits_file
         if not os.path.exists(path_in):
             raise ConfigError(path_in, "splits file not found", "check data.splits_file")
-        from kerasfer.data.folds import load_splits
-
         candidates = load_splits(path_in)
         if not 0 <= config.data.fold < len(candidates):
             raise ConfigError(path_in, f"data.fold={config.data.fold} but the file has "
@@ -137,10 +102,6 @@ def build_sampler(config, train_records, index):
 
 def read_frame_labels(index, records):
     """Reads the frame-level labels (e.g. PSPI) of `records`, one array per video."""
-    import numpy as np
-
-    from kerasfer.data.selected_videos import selected_videos
-
     labels = [None] * len(records)
     for example in selected_videos(index, records):
         labels[int(example["video_index"])] = example["frame_label"].numpy()
@@ -168,10 +129,8 @@ def build_network(config, num_classes):
     kwargs = dict(config.model.kwargs)
     if config.model.feature_dropout is not None:
         kwargs["dropout_rate"] = config.model.feature_dropout
-    # The 2D pretraining step (kerasfer.training.pretraining) writes model.kwargs.pretrained.
-    pretrained = kwargs.pop("pretrained", config.model.pretrained)
     return get_model(config.model.name, num_classes, input_shape=(frames, size, size, channels),
-                     input_dropout_rate=0.0, pretrained=pretrained, **kwargs)
+                     input_dropout_rate=0.0, pretrained=config.model.pretrained, **kwargs)
 
 
 class Experiment:
@@ -193,19 +152,11 @@ class Experiment:
         config = self.config
         self.strategy = make_strategy(config.train.devices, config.train.logical_cpu_devices)
         self.precision = set_mixed_precision(config.train.mixed_precision)
-        import keras
-
-        from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
-        from kerasfer.training.clip_scoring_model import ClipScoringModel
-        from kerasfer.training.optimizers import build_optimizer, check_head_layers
-
-        import tensorflow as tf
-
         # No global TF seed while the datasets are built: with one set,
         # `Dataset.shuffle(seed=<tensor>)` in training_dataset fails to trace (TF's get_seed
         # compares the seed pair with a Python `==`). Seeds are set right after.
         tf.random.set_seed(None)
-        self.data_dir = prepare_data_dir(config)
+        self.data_dir = self._prepare_data()
         # The saved config names the resolved dataset (the synthetic cache when data.dir
         # was empty), so `kerasfer.evaluate --run` finds the data.
         config.data.dir = os.path.abspath(self.data_dir)
@@ -221,6 +172,10 @@ class Experiment:
             print(f"warning: {self.run_dir}: the validation split has no video of "
                   f"{', '.join(missing)}; validation accuracy ignores those classes",
                   file=sys.stderr)
+        self._say(f"      {len(self.index)} videos, {self.index.num_classes} classes "
+                  f"({', '.join(self.index.classes)}); split {config.data.split!r}: "
+                  f"{len(self.train_records)} training / {len(self.validation_records)} "
+                  "validation videos")
         self.sampler = build_sampler(config, self.train_records, self.index)
         data = config.data
         common = dict(clip_length=data.clip_length, duration=data.duration,
@@ -258,16 +213,35 @@ class Experiment:
                 jit_compile=config.train.jit_compile,
                 steps_per_execution=config.train.steps_per_execution)
         self.callbacks = self._callbacks()
+        replicas = self.strategy.num_replicas_in_sync
+        self._say(f"model: {config.model.name}, {self.network.count_params():,} parameters; "
+                  f"sampler: {config.sampler.kind}; {replicas} device"
+                  f"{'s' if replicas > 1 else ''} ({type(self.strategy).__name__}); "
+                  f"run dir: {self.run_dir}")
         return self
+
+    def _say(self, text):
+        # Start-up lines of the CLI (silent with train.verbose=0, e.g. in tests).
+        if self.config.train.verbose:
+            print(text, flush=True)
+
+    def _prepare_data(self):
+        config = self.config
+        if config.data.dir:
+            self._say(f"data: {config.data.dir}")
+            return config.data.dir
+        synthetic = config.data.synthetic
+        path = synthetic_cache_dir(synthetic)
+        if synthetic_cache_ready(synthetic):
+            self._say(f"data: synthetic videos, cached in {path}")
+        else:
+            self._say(f"data: generating {synthetic.num_videos} synthetic videos into the "
+                      f"cache {path} (once; later runs reuse it)")
+        return prepare_data_dir(config, progress=bool(config.train.verbose))
 
     def _validation_clips(self, common):
         # Three fixed, un-augmented clips per validation video (at 1/6, 1/2 and 5/6 of the
         # possible starts): a clip-level validation that sees the whole video span.
-        import numpy as np
-
-        from kerasfer.data import ClipPlan, training_dataset
-        from kerasfer.training.clip_scoring_model import ClipScoringModel
-
         records = self.validation_records
         num_starts = np.array([max(int(r["frames_kept"]) - self.config.data.clip_length + 1, 1)
                                for r in records])
@@ -295,13 +269,6 @@ class Experiment:
         return os.path.join(self.run_dir, f"{kind}-{index}")
 
     def _callbacks(self):
-        import keras
-
-        from kerasfer.training.confusion_matrix_callback import ConfusionMatrixCallback
-        from kerasfer.training.run_checkpoint import RunCheckpoint
-        from kerasfer.training.sampler_callback import ClipSamplerCallback
-        from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
-
         write_dir = self._write_dir()
         log_dir = os.path.join(write_dir, "logs")
         count = min(self.config.sampler.num_map_videos, len(self.train_records))
@@ -311,36 +278,46 @@ class Experiment:
         from kerasfer.training.cue_hit_rate_callback import make_cue_hit_rate_callback
         self.cue_hit_rate = make_cue_hit_rate_callback(self.config, self.index,
                                                        self.train_records, self.sampler, write_dir)
-        self.checkpoint = RunCheckpoint(write_dir, self.network, self.sampler,
-                                        monitor=self.config.train.monitor,
-                                        patience=self.config.train.early_stopping_patience)
+        train = self.config.train
+        # Keras' BackupAndRestore / ModelCheckpoint / EarlyStopping / TerminateOnNaN roles;
+        # the backup runs last so it records what the others decided (stop_training).
+        self.backup = TrainingBackup(write_dir, self.network, self.sampler,
+                                     every=train.checkpoint_every)
+        self.best_model = BestModelCheckpoint(os.path.join(write_dir, "best_model.keras"),
+                                              monitor=train.monitor)
+        self.early_stopping = (ResumableEarlyStopping(train.monitor,
+                                                      train.early_stopping_patience)
+                               if train.early_stopping_patience else None)
+        state_callbacks = [NaNStop(write_dir, self.backup), self.best_model,
+                           *([self.early_stopping] if self.early_stopping else []), self.backup]
         return [
             self.sampler_callback,
             SamplingMapsCallback(self.sampler, log_dir, list(range(count)),
-                                 [r["id"] for r in self.train_records[:count]]),
+                                 [r["id"] for r in self.train_records[:count]],
+                                 every=self.config.train.diagnostics_every),
             *([self.cue_hit_rate] if self.cue_hit_rate else []),
-            ConfusionMatrixCallback(self.validation_dataset, self.index.classes, log_dir),
+            ConfusionMatrixCallback(self.validation_dataset, self.index.classes, log_dir,
+                                    every=self.config.train.diagnostics_every),
             keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch",
                                         write_graph=False),
             *self.extra_callbacks,
-            self.checkpoint,
+            *state_callbacks,
         ]
 
     def fit(self):
         """Trains (or resumes); returns the Keras history dict of this call."""
-        import tensorflow as tf
-
-        from kerasfer.data.shard_check import corrupt_shard_error
-        from kerasfer.training.clip_scoring_model import ClipScoringModel
-
-        initial_epoch = self.checkpoint.restore(self.scoring_model)
+        initial_epoch = self.backup.restore(self.scoring_model)
         self.initial_epoch = initial_epoch
-        if self.checkpoint.finished(self.config.train.epochs):
-            print(f"{self.run_dir}: training already finished at epoch {initial_epoch}; "
+        if self.backup.finished(self.config.train.epochs):
+            print(f"{self.run_dir}: training already finished after epoch {initial_epoch}; "
                   "nothing to resume")
             return {}
         if initial_epoch:
-            print(f"{self.run_dir}: resuming from the checkpoint of epoch {initial_epoch - 1}")
+            print(f"{self.run_dir}: resuming after epoch {initial_epoch} "
+                  f"({self.backup.latest_checkpoint()})")
+            self.best_model.best = self.best()[0]
+            if self.early_stopping is not None:
+                self.early_stopping.resume(self.backup.history)
         with warnings.catch_warnings():
             # One finite pass per epoch is the design (the plan changes every epoch), so
             # Keras' "ran out of data" / "shuffle ignored" warnings are expected.
@@ -357,15 +334,29 @@ class Experiment:
                 raise corrupt_shard_error(self.index.shard_paths, exc) from None
         return history.history
 
+    def best(self):
+        """Returns `(best monitored value, its epoch 1-based)` of the epochs run, or Nones.
+
+        The first epoch reaching the best value, as `BestModelCheckpoint` saves only on a
+        strict improvement.
+        """
+        monitor = self.config.train.monitor
+        values = [(h[monitor], h["epoch"]) for h in self.backup.history
+                  if h.get(monitor) is not None and math.isfinite(h[monitor])]
+        if not values:
+            return None, None
+        sign = -1.0 if "loss" in monitor else 1.0
+        best = max(values, key=lambda item: (sign * item[0], -item[1]))
+        return best
+
     def summary(self):
         """Returns a dict with the best value, its epoch (1-based, as Keras' "Epoch 4/24"
         progress line) and the run directory."""
-        best_epoch = self.checkpoint.best_epoch
-        return {"run_dir": self.run_dir, "monitor": self.checkpoint.monitor,
-                "best": self.checkpoint.best,
-                "best_epoch": None if best_epoch is None else best_epoch + 1,
-                "epochs_run": len(self.checkpoint.history),
-                "stopped_early": self.checkpoint.stopped_early}
+        best, best_epoch = self.best()
+        return {"run_dir": self.run_dir, "monitor": self.config.train.monitor,
+                "best": best, "best_epoch": best_epoch,
+                "epochs_run": len(self.backup.history),
+                "stopped_early": self.backup.stopped_early}
 
     def run(self):
         """setup → fit → evaluation → export; returns `summary()`."""

@@ -3,8 +3,9 @@
 * Thesis 3.3.1.3: "standard SGD with momentum 0.9", "Gradients are accumulated across
   batches and we perform back-propagation every 4 steps" (Keras 3
   `gradient_accumulation_steps`). Thesis 2.2.3.4: Adam with weight decay.
-* Seed 001, Section 4.2: SGD with momentum and warm restarts, learning rate 1e-5 for the
-  backbone and 0.1 for the rest (differential learning rates).
+* EmotiW spatial attention + temporal softmax pooling paper, Section 4.2: SGD with momentum
+  and warm restarts, learning rate 1e-5 for the backbone and 0.1 for the rest (differential
+  learning rates).
 
 Schedules count optimizer iterations (one per batch): `"step"` multiplies the rate by
 `decay_rate` every `decay_epochs` epochs; `"cosine_restarts"` is SGDR (cosine decay restarted

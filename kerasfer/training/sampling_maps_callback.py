@@ -76,10 +76,14 @@ class SamplingMapsCallback(keras.callbacks.Callback):
         log_dir: str. TensorBoard log directory; images go to `log_dir/sampler`.
         video_indices: list of int. Training videos to draw. Defaults to the first 4.
         video_names: list of str or None. Titles of those videos. Defaults to None.
+        every: int. Draw the sampling-map images every `every` epochs and after the last
+            one (`train.diagnostics_every`); the scalars and the histogram are written
+            every epoch. Defaults to 1.
     """
 
-    def __init__(self, sampler, log_dir, video_indices=None, video_names=None):
+    def __init__(self, sampler, log_dir, video_indices=None, video_names=None, every=1):
         super().__init__()
+        self.every = max(int(every), 1)
         self.sampler = sampler
         self.log_dir = os.path.join(str(log_dir), "sampler")
         if video_indices is None:
@@ -108,9 +112,13 @@ class SamplingMapsCallback(keras.callbacks.Callback):
             tf.summary.histogram("sampler/relative_start", starts / span)
             tf.summary.scalar("sampler/phase", PHASE_CODES[self.sampler.phase(epoch)])
             tf.summary.scalar("sampler/mean_entropy", float(entropy))
-            for video, name in zip(self.video_indices, self.video_names):
-                png = render_sampling_map(self.sampler, video,
-                                          f"{name} (epoch {epoch}, {self.sampler.phase(epoch)})")
+            last = epoch + 1 == (self.params or {}).get("epochs")
+            drawn = self.video_indices if (epoch + 1) % self.every == 0 or last else []
+            for video, name in zip(drawn, self.video_names):
+                # Epochs 1-based in titles, as Keras' "Epoch 3/24"; TensorBoard steps stay
+                # Keras' 0-based epoch index, like its own scalars.
+                png = render_sampling_map(
+                    self.sampler, video, f"{name} (epoch {epoch + 1}, {self.sampler.phase(epoch)})")
                 image = tf.io.decode_png(png, channels=3)[tf.newaxis]
                 tf.summary.image(f"sampling_map/{name}", image)
         self._writer.flush()

@@ -208,3 +208,20 @@ def test_padded_batches_score_like_single_videos(runs):
     assert batched.ids == single.ids == ids
     np.testing.assert_allclose(batched.logits, single.logits, rtol=1e-5, atol=1e-6)
     assert [len(w) for w in batched.window_scores] == [len(w) for w in single.window_scores]
+
+
+def test_evaluate_does_not_import_training():
+    # One-way layering: evaluation reads a run's files, it never needs the training code.
+    import ast
+    import pathlib
+
+    import kerasfer.evaluate
+
+    tree = ast.parse(pathlib.Path(kerasfer.evaluate.__file__).read_text())
+    modules = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    modules += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names]
+    modules += [node.value for node in ast.walk(tree)
+                if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and node.value.startswith("kerasfer.")]
+    assert not [m for m in modules if m and m.startswith("kerasfer.training")]

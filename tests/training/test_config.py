@@ -53,7 +53,7 @@ def test_dotted_overrides(override, key, expected):
     ("train.epochs=three", "train.epochs must be int, got 'three'"),
     ("train.epochs=1.5", "train.epochs must be int"),
     ("data.grayscale=3", "data.grayscale must be bool"),
-    ("sampler.kind=greedy", "sampler.kind='greedy' is not one of softmax, uniform"),
+    ("sampler.kind=greedy", "sampler.kind='greedy' is not one of label_guided, reinforce, softmax"),
     ("train.epochs", "an override must look like key.sub=value"),
     ("data=3", "data is a section, not a value"),
 ])

@@ -83,3 +83,50 @@ def test_fit_exits_nonzero_when_evaluation_or_export_fails(tiny_dataset_dir, tmp
     assert err[1].startswith("error: export failed:") and "not a kerasfer export" in err[1]
     assert (run_dir / "export" / "NOTES.md").read_text() == "mine"
     assert (run_dir / "best_model.keras").exists()           # the trained run is kept
+
+
+@pytest.mark.slow
+def test_fit_says_what_it_does_and_hides_tensorflow_start_up_noise(tmp_path):
+    # A fresh process without TF_CPP_MIN_LOG_LEVEL, on a synthetic cache generated here.
+    import os
+    import subprocess
+    import sys
+
+    from training_helpers import tiny_overrides
+
+    overrides = tiny_overrides("", tmp_path / "run", epochs=1, **{
+        "train.verbose": 2, "data.synthetic.num_videos": 12, "data.synthetic.num_subjects": 4,
+        "data.synthetic.image_size": 16, "data.synthetic.min_frames": 8,
+        "data.synthetic.max_frames": 20})
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(KERASFER_CACHE=str(tmp_path / "cache"), CUDA_VISIBLE_DEVICES="")
+    result = subprocess.run([sys.executable, "-m", "kerasfer.fit", "--no-evaluate", *overrides],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "kerasfer.fit: config defaults" in out
+    assert f"data: generating 12 synthetic videos into the cache {tmp_path / 'cache'}" in out
+    assert "synthetic videos" in result.stderr                  # the progress bar
+    assert "12 videos, 3 classes" in out
+    assert "model: c3d," in out and " parameters; sampler: softmax; 1 device" in out
+    assert f"run dir: {tmp_path / 'run'}" in out
+    for noise in ("E0000", "cuInit", "remapper", "I0000", "Compiled cluster"):
+        assert noise not in result.stderr, noise
+
+
+@pytest.mark.parametrize("line, noise", [
+    (b"I0000 00:00:1796186429.467121     522 port.cc:153] oneDNN custom operations are on.\n",
+     True),
+    (b"E0000 00:00:1796184308.527929    3246 cuda_platform.cc:52] failed call to cuInit: "
+     b"INTERNAL: CUDA error\n", True),
+    (b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+     b"STDERR\n", True),
+    (b"F0000 00:00:1796184308.527929    3246 op.cc:1] Check failed\n", False),   # fatal: kept
+    (b"error: /data/part-00000.tfrecord: corrupt shard\n", False),
+    (b"synthetic videos:  40%|####      | 96/240\r", False),
+    (b'  File "x.py", line 3, in <module>\n', False),
+])
+def test_tensorflow_log_filter_drops_only_cxx_log_lines(line, noise):
+    from kerasfer.tensorflow_log_filter import is_tensorflow_noise
+
+    assert is_tensorflow_noise(line) == noise

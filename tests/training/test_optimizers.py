@@ -1,4 +1,4 @@
-"""Optimiser set-up: differential learning rates (seed 001), accumulation, schedules."""
+"""Optimiser set-up: differential learning rates (EmotiW attention paper), accumulation, schedules."""
 
 import keras
 import numpy as np

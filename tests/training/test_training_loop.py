@@ -54,8 +54,8 @@ def test_run_directory_layout(trained):
     with open(os.path.join(run_dir, "splits.json")) as handle:
         splits = json.load(handle)
     assert set(splits["train"]).isdisjoint(splits["validation"])
-    latest = experiment.checkpoint.latest_checkpoint()
-    assert os.path.basename(latest) == "epoch-0002"
+    latest = experiment.backup.latest_checkpoint()
+    assert os.path.basename(latest) == "epoch-0003"        # after Keras' "Epoch 3/3"
     assert sorted(os.listdir(latest)) == ["model.weights.h5", "optimizer.npz", "sampler.npz",
                                           "state.json"]
 
@@ -63,7 +63,7 @@ def test_run_directory_layout(trained):
 def test_checkpoint_round_trip_restores_sampler_weights_and_optimizer(trained):
     experiment, _ = trained
     fresh = Experiment(experiment.config).setup()
-    assert fresh.checkpoint.restore(fresh.scoring_model) == 3
+    assert fresh.backup.restore(fresh.scoring_model) == 3
     np.testing.assert_array_equal(fresh.sampler.table.values, experiment.sampler.table.values)
     np.testing.assert_array_equal(fresh.sampler.table.visits, experiment.sampler.table.visits)
     assert fresh.sampler.rng.bit_generator.state == experiment.sampler.rng.bit_generator.state
@@ -72,7 +72,7 @@ def test_checkpoint_round_trip_restores_sampler_weights_and_optimizer(trained):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(fresh.scoring_model.optimizer.iterations.numpy()) == int(
         experiment.scoring_model.optimizer.iterations.numpy()) > 0
-    assert fresh.checkpoint.finished(3)
+    assert fresh.backup.finished(3)
 
 
 def _events(directory):
@@ -123,11 +123,12 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config):
         experiment.fit()
     message = str(info.value)
     assert "\n" not in message
-    assert "loss became nan" in message and "epoch 1" in message and "epoch-0000" in message
-    latest = experiment.checkpoint.latest_checkpoint()
-    assert os.path.basename(latest) == "epoch-0000"
+    # Epoch index 1 is Keras' "Epoch 2/3"; the backup after the first epoch is kept.
+    assert "loss became nan" in message and "of epoch 2" in message and "epoch-0001" in message
+    latest = experiment.backup.latest_checkpoint()
+    assert os.path.basename(latest) == "epoch-0001"
     restored = Experiment(config).setup()
-    assert restored.checkpoint.restore(restored.scoring_model) == 1
+    assert restored.backup.restore(restored.scoring_model) == 1
     assert all(np.all(np.isfinite(w.numpy())) for w in restored.network.weights)
 
 
@@ -138,11 +139,11 @@ def test_early_stopping_after_patience_epochs_without_improvement(tiny_config):
                                       "train.learning_rate": 1e-12})
     experiment = Experiment(config).setup()
     experiment.fit()
-    assert [h["epoch"] for h in experiment.checkpoint.history] == [0, 1]
-    assert experiment.checkpoint.stopped_early and experiment.checkpoint.best_epoch == 0
+    assert [h["epoch"] for h in experiment.backup.history] == [1, 2]
+    assert experiment.backup.stopped_early and experiment.summary()["best_epoch"] == 1
     again = Experiment(config).setup()
-    again.checkpoint.restore(again.scoring_model)
-    assert again.checkpoint.finished(6)
+    again.backup.restore(again.scoring_model)
+    assert again.backup.finished(6)
 
 
 def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(tiny_config):
@@ -155,7 +156,7 @@ def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(ti
     callback = experiment.sampler_callback
     assert not callback.check_starts
     assert np.all(callback.last_starts == 0)
-    assert [h["epoch"] for h in experiment.checkpoint.history] == [0, 1]
+    assert [h["epoch"] for h in experiment.backup.history] == [1, 2]
 
 
 def test_best_epoch_is_one_based_for_users(tiny_config, capsys):
