@@ -18,7 +18,8 @@ _PIPELINES = {}
 # TensorFlow and the training code, which `import kerasfer.pipelines` must not pay for).
 _BUILTIN_MODULES = ("kerasfer.pipelines.clip_classifier",
                     "kerasfer.pipelines.relaxed_aggregation_genuine_fake",
-                    "kerasfer.pipelines.lstm_pb_genuine_fake")
+                    "kerasfer.pipelines.lstm_pb_genuine_fake",
+                    "kerasfer.pipelines.audio_visual_fusion")
 
 
 def register_pipeline(name):
