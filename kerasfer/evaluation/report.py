@@ -27,6 +27,7 @@ import os
 
 import numpy as np
 
+from kerasfer.errors import KerasferError
 from kerasfer.evaluation import binary_metrics
 from kerasfer.evaluation import classification_metrics
 from kerasfer.evaluation import genuine_fake
@@ -226,13 +227,77 @@ def _markdown(report):
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILES = ("confusion_matrix.png", "per_class_recall.png", "roc_curve.png",
+                "window_scores.npz", "predictions.csv", "report.md", "report.json")
+AGGREGATE_FILES = ("aggregate.md", "aggregate.json", "per_class_recall.png")
+_RECORDS = ("report.json", "aggregate.json")  # each lists the files its report wrote
+
+
+def _recorded_files(out_dir):
+    recorded = set()
+    for name in _RECORDS:
+        path = os.path.join(out_dir, name)
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                files = json.load(handle).get("files")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(files, dict):
+            recorded |= {str(f) for f in files.values()} | {name}
+    return recorded
+
+
+def _record_planned(path, names):
+    # Written first, so a report interrupted half-way still names every file it may have
+    # written and the next report replaces them; the complete record overwrites it at the end.
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"status": "incomplete: interrupted while writing",
+                   "files": {name: name for name in names}}, handle, indent=2)
+
+
+def check_report_directory(out_dir, names=REPORT_FILES):
+    """Refuses to replace files in `out_dir` that no earlier kerasfer report wrote.
+
+    A report replaces its own earlier files (listed under "files" in `report.json` /
+    `aggregate.json`) and never a user's file of the same name, nor writes through a
+    symbolic link.
+
+    Args:
+        out_dir: str. The report directory.
+        names: sequence of str. The file names the report is about to write. Defaults to
+            `REPORT_FILES`.
+
+    Raises:
+        KerasferError: one line naming the files and the fix.
+    """
+    if not os.path.isdir(out_dir):
+        if os.path.lexists(out_dir):
+            raise KerasferError(out_dir, "is a file, not a directory",
+                                "pass --out a new directory")
+        return
+    recorded = _recorded_files(out_dir)
+    clashes = [name for name in names if os.path.lexists(os.path.join(out_dir, name))
+               and (name not in recorded or os.path.islink(os.path.join(out_dir, name)))]
+    if clashes:
+        raise KerasferError(out_dir, f"holds {', '.join(clashes)}, which no earlier kerasfer "
+                            "report wrote and this report would replace",
+                            "pass --out a new directory; nothing was written")
+
+
 def write_report(report, predictions, out_dir):
     """Writes report.json, report.md, predictions.csv and the PNG plots into `out_dir`.
+
+    Files of an earlier report (listed in its `report.json`) are replaced; any other file
+    of the same name is refused (`check_report_directory`) before anything is written.
 
     Returns:
         dict file kind → path of every file written.
     """
+    check_report_directory(out_dir, REPORT_FILES)
     os.makedirs(out_dir, exist_ok=True)
+    _record_planned(os.path.join(out_dir, "report.json"), REPORT_FILES)
     names = report["class_names"]
     metrics = report["metrics"]
     files = {
@@ -277,7 +342,9 @@ def write_aggregate_report(aggregate, out_dir):
     Returns:
         dict file kind → path.
     """
+    check_report_directory(out_dir, AGGREGATE_FILES)
     os.makedirs(out_dir, exist_ok=True)
+    _record_planned(os.path.join(out_dir, "aggregate.json"), AGGREGATE_FILES)
     aggregate = _clean(aggregate)
     lines = [f"# Evaluation over {aggregate['num_runs']} runs (mean ± standard error)", "",
              "Runs: " + ", ".join(f"`{name}`" for name in aggregate["runs"]), "",
@@ -292,8 +359,6 @@ def write_aggregate_report(aggregate, out_dir):
              "json": os.path.join(out_dir, "aggregate.json")}
     with open(files["markdown"], "w") as handle:
         handle.write("\n".join(lines) + "\n")
-    with open(files["json"], "w") as handle:
-        json.dump(aggregate, handle, indent=2)
     recall_keys = [k for k in aggregate["metrics"] if k.startswith("per_class_recall/")]
     if recall_keys:
         means = [aggregate["metrics"][k]["mean"] for k in recall_keys]
@@ -304,4 +369,7 @@ def write_aggregate_report(aggregate, out_dir):
             [k.split("/", 1)[1] for k in recall_keys],
             os.path.join(out_dir, "per_class_recall.png"), unweighted_average_recall=uar,
             errors=errors, title=f"Per-class recall, mean ± SE over {aggregate['num_runs']} runs")
+    with open(files["json"], "w") as handle:  # last: it records the files written
+        json.dump({**aggregate, "files": {k: os.path.basename(v) for k, v in files.items()}},
+                  handle, indent=2)
     return files

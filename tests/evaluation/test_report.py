@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kerasfer.errors import KerasferError
 from kerasfer.evaluation import VideoPredictions
 from kerasfer.evaluation import aggregate_reports
 from kerasfer.evaluation import build_report
@@ -116,3 +117,32 @@ def test_predictions_save_load_and_concatenate(tmp_path):
     np.testing.assert_allclose(joined.logits, np.concatenate([first.logits, second.logits]))
     with pytest.raises(ValueError, match="disjoint videos"):
         VideoPredictions.concatenate([first, first])
+
+
+def test_report_replaces_only_its_own_files(tmp_path):
+    names = ["happy", "sad", "neutral"]
+    predictions = make_predictions(3, seed=4)
+    report = build_report(predictions, names)
+    out = tmp_path / "evaluation"
+    out.mkdir()
+    (out / "report.md").write_text("my own notes")
+    (out / "NOTES.txt").write_text("mine")
+    with pytest.raises(KerasferError, match="holds report.md, which no earlier kerasfer "
+                                            "report wrote.*pass --out a new directory"):
+        write_report(report, predictions, str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["NOTES.txt", "report.md"]
+    (out / "report.md").unlink()
+    write_report(report, predictions, str(out))
+    write_report(report, predictions, str(out))  # an earlier report's files are replaced
+    assert (out / "NOTES.txt").read_text() == "mine"
+    # A file written through a symbolic link would replace the link's target.
+    (tmp_path / "elsewhere.png").write_text("keep")
+    (out / "confusion_matrix.png").unlink()
+    (out / "confusion_matrix.png").symlink_to(tmp_path / "elsewhere.png")
+    with pytest.raises(KerasferError, match="confusion_matrix.png"):
+        write_report(report, predictions, str(out))
+    assert (tmp_path / "elsewhere.png").read_text() == "keep"
+    aggregate = aggregate_reports([report, report], ["a", "b"])
+    write_aggregate_report(aggregate, str(out))  # per_class_recall.png is the report's
+    assert json.loads((out / "aggregate.json").read_text())["files"]["json"] == "aggregate.json"
+    write_aggregate_report(aggregate, str(out))
