@@ -479,6 +479,49 @@ def plot(records, settings, out):
     plt.close("all")
 
 
+def exploration_simulation(data, settings, seeds=range(5), noises=(0.0, 1.0, 3.0)):
+    """Which exploration builds the better score table from a given scorer? (no training)
+
+    The training videos of the study, E = `settings.exploration_epochs` exploration epochs
+    without warm-up, and a scorer whose target score is `0.5 + 6 · clip label / max label`
+    (the inflated pretrained model's mean target logit was 6.5 in cue windows and 0.5
+    elsewhere) plus Gaussian noise of standard deviation `noise`. Returns, per scheme and
+    noise, the expected cue hit rate of the first exploitation epoch (γ_s = 1) and the
+    score–label correlation of the table.
+    """
+    from kerasfer.data.sampling import TemporalStochasticSoftmaxSampler
+    from kerasfer.data.sampling.cue_hit_rate import (clip_hit_masks, expected_hit_rate,
+                                                     score_label_correlation)
+    from kerasfer.data.sampling.label_guided_sampler import clip_label_scores
+
+    labels = [v["intensity"] for v in data["train"]]
+    lengths, f, count = [len(x) for x in labels], settings.clip_length, len(labels)
+    masks = clip_hit_masks(labels, f)
+    curves = [clip_label_scores(x, f) / max(float(x.max()), 1e-9) for x in labels]
+    results = {}
+    for noise in noises:
+        for scheme in ("segments", "author"):
+            rows = []
+            for seed in seeds:
+                rng = np.random.default_rng([seed, 7])
+                sampler = TemporalStochasticSoftmaxSampler(
+                    lengths, f, 1.0, 0, settings.exploration_epochs, seed, exploration=scheme)
+                for epoch in range(settings.exploration_epochs):
+                    starts = sampler.plan(epoch)
+                    scores = np.array([0.5 + 6.0 * curves[v][starts[v]] for v in range(count)])
+                    sampler.update(np.arange(count), starts,
+                                   scores + rng.normal(0.0, noise, count), epoch)
+                rows.append((expected_hit_rate(masks, [sampler.distribution(v)
+                                                       for v in range(count)]),
+                             score_label_correlation([sampler.table.scores(v)
+                                                      for v in range(count)], labels, f)))
+            rows = np.asarray(rows)
+            results[f"{scheme}/noise{noise:g}"] = {
+                "first_exploitation_hit_rate": mean_se(rows[:, 0]),
+                "score_label_correlation": mean_se(rows[:, 1])}
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--grid", choices=("core", "extended", "all"), default="core")
@@ -489,6 +532,8 @@ def main(argv=None):
     parser.add_argument("--out", default="/tmp/kerasfer_sampler_study")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="fine-tuning learning rate of EVERY condition (amendment 2: 1e-4)")
+    parser.add_argument("--exploration-simulation", action="store_true",
+                        help="only compare the exploration schemes with a simulated scorer")
     args = parser.parse_args(argv)
     settings = Settings(**QUICK) if args.quick else Settings()
     if args.learning_rate is not None:
@@ -521,6 +566,21 @@ def main(argv=None):
         os.replace(tmp, cache_path)
         return value
     started = time.time()
+    if args.exploration_simulation:
+        data = cached("videos-apex0.1", lambda: make_videos(settings, 0.1))
+        results = exploration_simulation(data, settings)
+        lines = ["| exploration | scorer noise σ | hit rate, 1st exploitation epoch | "
+                 "score–label correlation |", "| --- | --- | --- | --- |"]
+        for key, value in results.items():
+            scheme, noise = key.split("/noise")
+            hit, corr = value["first_exploitation_hit_rate"], value["score_label_correlation"]
+            lines.append(f"| {scheme} | {noise} | {hit[0]:.3f} ± {hit[1]:.3f} | "
+                         f"{corr[0]:.3f} ± {corr[1]:.3f} |")
+        print("\n".join(lines))
+        with open(os.path.join(args.out, "exploration_simulation.json"), "w",
+                  encoding="utf-8") as handle:
+            json.dump(results, handle, indent=1)
+        return 0
     for seed in seeds:
         for condition in conditions:
             if (condition.name, seed) in done:

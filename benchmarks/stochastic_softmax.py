@@ -1,7 +1,7 @@
 """Temporal stochastic softmax vs uniform clip sampling on synthetic localized-apex videos.
 
-Thesis (seed 004) Table 3.1 on AFEW: uniform 45.66 % in 24.6 epochs, γ = 1 47.35 % in
-20.3 epochs. Here a tiny 3D ResNet-18 is trained on synthetic videos whose expression is
+Ayral (2021) master's thesis, Table 3.1, on AFEW: uniform 45.66 % in 24.6 epochs, γ = 1
+47.35 % in 20.3 epochs. Here a tiny 3D ResNet-18 is trained on synthetic videos whose expression is
 visible only around an apex (the rest is neutral, with occluding distractors), with
 
 * uniform sampling (`sampler.kind=uniform`, average pooling γ_p = 0 at test time), and
