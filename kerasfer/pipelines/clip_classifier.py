@@ -12,13 +12,27 @@ from kerasfer.pipelines.pipeline import Pipeline
 from kerasfer.pipelines.registry import register_pipeline
 
 
+def _attention_maps(config):
+    from kerasfer.training.attention_maps_callback import AttentionMapsCallback
+
+    return AttentionMapsCallback(config)
+
+
+# Model name → factory(config) of the TensorBoard callbacks that model adds to its run.
+MODEL_CALLBACKS = {
+    "spatial_attention_vgg16": (_attention_maps,),
+}
+
+
 @register_pipeline("clip_classifier")
 class ClipClassifierPipeline(Pipeline):
     """Trains `kerasfer.training.Experiment` (see module docstring).
 
     Args:
         config: `ExperimentConfig`.
-        extra_callbacks: list of keras callbacks passed to the `Experiment`. Defaults to ().
+        extra_callbacks: list of keras callbacks passed to the `Experiment`, after the
+            model's own (`MODEL_CALLBACKS`: attention maps for spatial_attention_vgg16).
+            Defaults to ().
     """
 
     whole_video_evaluation = True
@@ -30,7 +44,8 @@ class ClipClassifierPipeline(Pipeline):
     def fit(self):
         from kerasfer.training.experiment import Experiment
 
-        summary = Experiment(self.config, self.extra_callbacks).run()
+        own = [make(self.config) for make in MODEL_CALLBACKS.get(self.config.model.name, ())]
+        summary = Experiment(self.config, self.extra_callbacks + own).run()
         summary["message"] = (f"{self.run_dir}: best {summary['monitor']} = {summary['best']} "
                               f"at epoch {summary['best_epoch']} ({summary['epochs_run']} epochs)")
         return summary
