@@ -9,9 +9,11 @@ import os
 import signal
 import sys
 
+from kerasfer.errors import ConfigError
 from kerasfer.errors import KerasferError
 from tfrecords_builder.face_options import DETECTORS
 from tfrecords_builder.face_options import FaceOptions
+from tfrecords_builder.native_log_filter import filter_native_logs
 from tfrecords_builder.sources.source_registry import SOURCE_KINDS
 from tfrecords_builder.sources.source_registry import make_source
 from tfrecords_builder.sources.source_registry import source_help
@@ -92,7 +94,7 @@ def build_parser():
                        help="JPEG quality of stored crops, 1-100 (default %(default)s)")
     faces.add_argument("--keep-frames-without-face", action="store_true",
                        help="keep frames where no face is found, with the last known box "
-                            "(default: drop them, thesis 2.2.3.1)")
+                            "(default: drop them, Ayral (2021) thesis, Sec. 2.2.3.1)")
 
     frames = parser.add_argument_group("frames")
     frames.add_argument("--frame-stride", type=int, default=_DEFAULTS["frame_stride"], metavar="S",
@@ -112,11 +114,56 @@ def build_parser():
     job.add_argument("--workers", type=int, default=1, metavar="N",
                      help="processes decoding and aligning videos in parallel; results are the "
                           "same as with 1 (default %(default)s)")
+    job.add_argument("--runner", choices=tuple(RUNNERS), default="local",
+                     help="local: this machine's processes (--workers); beam: the same per-video "
+                          "work as an Apache Beam pipeline, byte-identical output (DirectRunner "
+                          "here, Dataflow/Flink/Spark through --beam-options; needs "
+                          "pip install 'kerasfer[beam]') (default %(default)s)")
+    job.add_argument("--beam-options", default="", metavar="'OPTS'",
+                     help="Beam pipeline options for --runner beam, written with '=' as they "
+                          "start with dashes: --beam-options='--runner=FlinkRunner "
+                          "--flink_master=host:8081' (default: the DirectRunner with --workers "
+                          "processes)")
     job.add_argument("--strict", action="store_true",
                      help="stop at the first bad video with exit status 1 (finished shards are kept)")
     job.add_argument("--no-progress", action="store_true",
                      help="no progress bar on stderr")
     return parser
+
+
+def _local_job(*args, **kwargs):
+    from tfrecords_builder.build_job import BuildJob
+
+    return BuildJob(*args, **kwargs)
+
+
+def _beam_job(*args, beam_options="", **kwargs):
+    try:
+        logging.disable(logging.WARNING)  # Beam's import warns about GCP clients it won't use
+        import apache_beam  # noqa: F401
+    except ImportError:
+        raise ConfigError("--runner beam", "apache-beam is not installed",
+                          "pip install 'kerasfer[beam]' (or pip install apache-beam)") from None
+    finally:
+        logging.disable(logging.NOTSET)
+    from tfrecords_builder.beam_build_job import BeamBuildJob
+
+    return BeamBuildJob(*args, beam_options=beam_options, **kwargs)
+
+
+# --runner choices: name -> factory(source, out, options, **job arguments).
+RUNNERS = {"local": _local_job, "beam": _beam_job}
+
+
+def _start_line(args, options):
+    """One line saying what the run does (the video count follows once the source is listed)."""
+    detector = options.detector if options.detector == "none" else (
+        f"{options.detector} every {options.detect_every} frame(s), upsample {options.upsample}")
+    workers = (f"beam runner {args.beam_options or 'DirectRunner'}, {args.workers} worker(s)"
+               if args.runner == "beam" else f"local runner, {args.workers} worker(s)")
+    return (f"building {'demo video (carphone)' if args.demo else args.source} -> {args.out} "
+            f"({workers}; detector {detector}; {options.crop_size} px crops; frame stride "
+            f"{options.frame_stride})")
 
 
 def face_options(args):
@@ -191,6 +238,9 @@ def main(argv=None):
         parser.error("give exactly one of --source KIND:PATH or --demo")
     try:
         options = face_options(args)
+        if args.strict and args.runner == "beam":
+            raise ValueError("--strict needs --runner local (a Beam pipeline does not stop at "
+                             "the first video). Received: runner=beam, strict=True")
         if args.workers < 1 or args.videos_per_shard < 1:
             raise ValueError(f"--workers and --videos-per-shard must be >= 1. Received: "
                              f"workers={args.workers}, videos_per_shard={args.videos_per_shard}")
@@ -201,18 +251,22 @@ def main(argv=None):
     # kill / SIGTERM behaves like Ctrl-C: the unfinished shard is dropped cleanly.
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
-    from tfrecords_builder.build_job import BuildJob
+    with filter_native_logs():
+        return _run(args, options, file_handler)
+
+
+def _run(args, options, file_handler):
     from tfrecords_builder.class_list import parse_classes_argument
 
     try:
+        logger.info("%s", _start_line(args, options))
         source = _demo_source() if args.demo else make_source(args.source)
-        job = BuildJob(source, args.out, options, workers=args.workers,
-                       videos_per_shard=args.videos_per_shard, overwrite=args.overwrite,
-                       strict=args.strict, classes=parse_classes_argument(args.classes),
-                       progress=not args.no_progress,
-                       process_fn=_process_fn(args.audio_features))
-        logger.info("building %s -> %s", "demo video (carphone)" if args.demo else args.source,
-                    job.out)
+        extra = {"beam_options": args.beam_options} if args.runner == "beam" else {}
+        job = RUNNERS[args.runner](
+            source, args.out, options, workers=args.workers,
+            videos_per_shard=args.videos_per_shard, overwrite=args.overwrite,
+            strict=args.strict, classes=parse_classes_argument(args.classes),
+            progress=not args.no_progress, process_fn=_process_fn(args.audio_features), **extra)
         summary = job.run()
     except KerasferError as error:
         logger.error("%s", error.message)

@@ -21,6 +21,8 @@ LOCK_FILENAME = ".builder.lock"
 # builder recorded and completes an interrupted commit instead of guessing from file names.
 JOURNAL_FILENAME = ".builder-journal.jsonl"
 TOOL = "tfrecords_builder"
+# Where the Beam runner's workers leave their per-video results for the driver.
+BEAM_RESULTS_FILENAME = ".beam-results.jsonl"
 
 
 def _fsync_directory(directory):
@@ -62,6 +64,24 @@ def encode_processed_video(item, processed, label):
     )
 
 
+def video_record(item, processed, label, shard):
+    """Returns the manifest record of one written video (`kerasfer.schema.manifest_record`)."""
+    return schema.manifest_record(
+        video_id=item.video_id, label=label, label_name=item.label_name,
+        subject=item.subject, split=item.split, frames_kept=processed.frames_kept,
+        frames_total=processed.frames_total, shard=shard, fps=processed.fps,
+        crop_size=processed.crop_size, source_path=item.path,
+        has_frame_labels=processed.frame_labels is not None,
+    )
+
+
+def warn_if_no_audio(item, processed):
+    """Logs the one-line warning for a video written without its (asked for) audio."""
+    if getattr(processed, "audio_missing", False):
+        logger.warning("%s: no audio track, so video %s is written with audio/present = 0. "
+                       "give a file with sound to use its audio", item.path, item.video_id)
+
+
 class DatasetWriter:
     """Writes videos into `part-NNNNN.tfrecord` shards of a dataset directory.
 
@@ -83,7 +103,7 @@ class DatasetWriter:
         directory: str. Output dataset directory (created if missing).
         videos_per_shard: int. Videos per shard file. Defaults to 50.
         overwrite: bool. Delete the shards listed in the manifest, the manifest, class
-            list, failures report and build settings first (nothing else). Defaults to
+            list, failures report and face options first (nothing else). Defaults to
             False (resume).
 
     Example:
@@ -131,6 +151,7 @@ class DatasetWriter:
         self._writer = None
         self._shard_name = None
         self._pending = []
+        self._reserved = []
         self.shards_written = []
 
     @property
@@ -150,14 +171,14 @@ class DatasetWriter:
         except (SchemaError, KeyError, TypeError):
             return False
         own = {schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
-               schema.BUILD_SETTINGS_FILENAME, JOURNAL_FILENAME, LOCK_FILENAME}
+               schema.FACE_OPTIONS_FILENAME, JOURNAL_FILENAME, LOCK_FILENAME}
         return all(name in own or name in listed for name in names)
 
     def _remove_outputs(self):
         listed = sorted({record["shard"] for record in self._read_manifest()})
         names = [name for name in listed if SHARD_PATTERN.match(name)] + [
             schema.MANIFEST_FILENAME, schema.CLASSES_FILENAME, schema.FAILURES_FILENAME,
-            schema.BUILD_SETTINGS_FILENAME]
+            schema.FACE_OPTIONS_FILENAME]
         removed = [name for name in names if self.owned.remove(name)]
         logger.info("--overwrite: removed %d files the previous build wrote in %s (%s)",
                     len(removed), self.directory, ", ".join(removed) or "none")
@@ -190,7 +211,9 @@ class DatasetWriter:
         done = {record["id"] for record in self._read_manifest()}
         for entry in entries:
             temporary = str(entry.get("writing", ""))
-            if temporary.endswith(".tmp") and SHARD_PATTERN.match(temporary[:-4]):
+            if temporary == BEAM_RESULTS_FILENAME:
+                self.owned.remove(temporary)
+            elif temporary.endswith(".tmp") and SHARD_PATTERN.match(temporary[:-4]):
                 if self.owned.remove(temporary):
                     logger.info("removed %s: the temporary shard of an interrupted run (its "
                                 "videos are written again)", temporary)
@@ -244,9 +267,7 @@ class DatasetWriter:
             label: int. Class index (-1 when unlabelled).
         """
         serialized = encode_processed_video(item, processed, label)
-        if getattr(processed, "audio_missing", False):
-            logger.warning("%s: no audio track, so video %s is written with audio/present = 0. "
-                           "give a file with sound to use its audio", item.path, item.video_id)
+        warn_if_no_audio(item, processed)
         if self._writer is None:
             import tensorflow as tf
 
@@ -255,13 +276,7 @@ class DatasetWriter:
             self._journal({"writing": os.path.basename(self._temporary_path())})
             self._writer = tf.io.TFRecordWriter(self._temporary_path())
         self._writer.write(serialized)
-        record = schema.manifest_record(
-            video_id=item.video_id, label=label, label_name=item.label_name,
-            subject=item.subject, split=item.split, frames_kept=processed.frames_kept,
-            frames_total=processed.frames_total, shard=self._shard_name, fps=processed.fps,
-            crop_size=processed.crop_size, source_path=item.path,
-            has_frame_labels=processed.frame_labels is not None,
-        )
+        record = video_record(item, processed, label, self._shard_name)
         self._pending.append(record)
         if len(self._pending) >= self.videos_per_shard:
             self.commit()
@@ -276,21 +291,56 @@ class DatasetWriter:
             return
         self._writer.close()
         self._writer = None
-        temporary = self._temporary_path()
+        self._finish(self._shard_name, self._pending)
+        self._clear_journal()
+        self._pending = []
+
+    def _finish(self, shard, records):
+        temporary = os.path.join(self.directory, f"{shard}.tmp")
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
-        self._journal({"committing": self._shard_name, "records": self._pending})
+        self._journal({"committing": shard, "records": records})
         # The final name is free: `_check_listed_shards` refused unlisted shards and the
         # numbering continues after every existing one.
-        os.replace(temporary, os.path.join(self.directory, self._shard_name))
+        os.replace(temporary, os.path.join(self.directory, shard))
         _fsync_directory(self.directory)
-        self._append_manifest(self._pending)
-        self._clear_journal()
-        self.records.extend(self._pending)
-        self.done_ids.update(record["id"] for record in self._pending)
-        self.shards_written.append(self._shard_name)
-        logger.info("wrote %s (%d videos)", self._shard_name, len(self._pending))
-        self._pending = []
+        self._append_manifest(records)
+        self.records.extend(records)
+        self.done_ids.update(record["id"] for record in records)
+        self.shards_written.append(shard)
+        logger.info("wrote %s (%d videos)", shard, len(records))
+
+    def reserve_shards(self, count):
+        """Names the next `count` shards for writers in other processes (the Beam runner).
+
+        Their temporary files (`<name>.tmp`) and the Beam results file are journaled first,
+        so an interrupted run's leftovers are deleted by the next one. Returns the names.
+        """
+        names = [f"part-{self._next_index + k:05d}{schema.SHARD_SUFFIX}" for k in range(count)]
+        self._next_index += count
+        for name in names + [BEAM_RESULTS_FILENAME]:
+            self._journal({"writing": name if name == BEAM_RESULTS_FILENAME else f"{name}.tmp"})
+        self._reserved.extend(names)
+        return names
+
+    def commit_shard(self, shard, records):
+        """Commits a reserved shard that another process wrote as `<shard>.tmp`.
+
+        Args:
+            shard: str. A name returned by `reserve_shards`.
+            records: list of dict. Its manifest records, in the shard's order.
+        """
+        if shard not in self._reserved:
+            raise ValueError(f"`shard` was not reserved by this writer. Received: shard={shard}")
+        self._finish(shard, list(records))
+
+    def _release_reserved(self):
+        for name in self._reserved:  # committed ones were renamed: nothing to remove
+            self.owned.remove(f"{name}.tmp")
+        if self._reserved:
+            self.owned.remove(BEAM_RESULTS_FILENAME)
+            self._clear_journal()
+        self._reserved = []
 
     def _append_manifest(self, records):
         data = "".join(json.dumps(record, sort_keys=True) + "\n" for record in records)
@@ -316,6 +366,7 @@ class DatasetWriter:
         """Commits (or aborts) the current shard and releases the directory lock."""
         try:
             self.commit() if commit else self.abort()
+            self._release_reserved()
         finally:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)

@@ -217,8 +217,8 @@ def test_ctrl_c_drops_the_unfinished_shard_and_rerun_completes(tmp_path, carphon
     # The shard holding copy2 (and copy3 in progress) was dropped, not left half-written.
     assert [r["id"] for r in schema.read_manifest(out)] == ids[:2]
     assert sorted(os.listdir(out)) == [".builder.lock", ".kerasfer-directory.json",
-                                       "classes.json", "failures.jsonl", "manifest.jsonl",
-                                       "part-00000.tfrecord"]
+                                       "classes.json", "face_options.json", "failures.jsonl",
+                                       "manifest.jsonl", "part-00000.tfrecord"]
     assert main(argv) == 0
     assert sorted(read_records(out)) == ids
 

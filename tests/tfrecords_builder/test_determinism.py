@@ -19,6 +19,10 @@ def build(tmp_path, name, source, hash_seed, workers):
                              "--out", str(out), "--workers", str(workers)] + ARGS,
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+    # The run says what it does first, and TensorFlow's C++ start-up lines stay hidden.
+    assert result.stderr.startswith(f"INFO building {source} -> {out} (local runner, "
+                                    f"{workers} worker(s); detector hog every 10 frame(s)")
+    assert "cudart_stub" not in result.stderr and "absl" not in result.stderr
     return {name: (out / name).read_bytes() for name in sorted(os.listdir(out))
             if name.endswith(".tfrecord") or name in ("manifest.jsonl", "classes.json",
                                                       "failures.jsonl")}
