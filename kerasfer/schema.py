@@ -63,9 +63,12 @@ NUM_LANDMARKS = 68
 MANIFEST_FILENAME = "manifest.jsonl"
 CLASSES_FILENAME = "classes.json"
 FAILURES_FILENAME = "failures.jsonl"
-# The builder's face-pipeline settings (detector, crop size, alignment, ...), written next
-# to the shards so that export / predict can run the same pipeline on a raw video.
-BUILD_SETTINGS_FILENAME = "build_settings.json"
+# The builder's face-pipeline settings, written next to the shards so that export and
+# predict run the same pipeline on a raw video: {"face_options": {detector, detect_every,
+# detection_max_side, upsample, crop_size, jpeg_quality, keep_frames_without_face,
+# frame_stride, target_fps, grayscale, landmarks_model, alignment, haar_backend},
+# "written_by": "tfrecords_builder"} (`tfrecords_builder.face_options.settings_record`).
+FACE_OPTIONS_FILENAME = "face_options.json"
 SHARD_SUFFIX = ".tfrecord"
 
 # Context keys.

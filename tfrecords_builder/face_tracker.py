@@ -1,6 +1,7 @@
 """`FaceTracker`: follows a detected face box between detections (`detect_every` > 1).
 
-Seed 002 detects the face once and tracks it; the builder generalises this to "detect
+The ChaLearn 2017 real-versus-fake winners ("LSTM with parametric bias") detect the face
+once and track it; the builder generalises this to "detect
 every k-th frame, track in between". Tracking uses dlib's `correlation_tracker` (the
 discriminative scale-space tracker of Danelljan et al., BMVC 2014) on the same downscaled
 copy the detector sees, so a tracked frame costs a few milliseconds instead of a detector

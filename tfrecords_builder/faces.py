@@ -7,8 +7,9 @@ landmarks)`:
   runs on a copy downscaled to `detection_max_side`, boxes are mapped back, and the
   largest face is kept;
 * with `detect_every = k > 1` it runs on every k-th frame and a `FaceTracker` follows the
-  box in between (seed 002 detects once and tracks); a lost track triggers a detection
-  on the same frame; tracked boxes have `detected = False`;
+  box in between (the ChaLearn 2017 real-versus-fake winners, "LSTM with parametric
+  bias", detect once and track); a lost track triggers a detection on the same frame;
+  tracked boxes have `detected = False`;
 * with `detector = "none"` the whole frame is the face box (data already cropped).
 
 `predict_landmarks` runs dlib's 68-point shape predictor (Kazemi & Sullivan, CVPR 2014;

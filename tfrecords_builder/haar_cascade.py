@@ -16,8 +16,21 @@ OpenCV's `detectMultiScale` does (Viola & Jones, CVPR 2001; Lienhart & Maydt, IC
 * detections grouped like `cv::groupRectangles` (eps 0.2, more than `min_neighbors`
   members), and small boxes nested in stronger ones dropped.
 
-On the 12 carphone frames 0, 10, ..., 110 it returns the same faces as OpenCV 4.10's
-`CascadeClassifier.detectMultiScale` (boxes within 1 px, same misses; see the tests).
+Why keep it (decision of 2 Dec 2026, issue 14; measured, not assumed). kerasfer depends on
+`opencv-python-headless>=4.8`, which resolves to 5.0.0.93 here and on a fresh install:
+`cv2.CascadeClassifier` does not exist there, so without this file `--detector haar` would
+not run on the default install. OpenCV 4.x wheels (4.14.0.94 is on PyPI) still have it. On
+all 120 carphone frames (176×144, equalised grey, scaleFactor 1.1, minNeighbors 4, minSize
+24), OpenCV 4.14's `detectMultiScale` and this class find a face in the same 72 frames and
+the same number of boxes in all 120; 117 frames agree within 1 px, 3 within 3 px. CPU time
+(`time.process_time`, one thread, machine loaded by 8 engineers on 2 cores): OpenCV 4.14
+1.2 s, this class 11.6 s, i.e. ~10 ms vs ~96 ms a frame (9.5× slower). So: the builder uses
+`cv2.CascadeClassifier` whenever the installed OpenCV has it (`detectors.haar_backend()`)
+and falls back to this class on OpenCV 5. Pinning `opencv-python-headless<5` instead was
+rejected: it would hold the whole stack (JPEG, resizing, colour conversion, predict's
+video I/O) on 4.x for a detector that is not the default (dlib HOG is), and would clash
+with environments (Colab, `fer`'s contrib wheel) that already carry OpenCV 5. Delete this
+file once OpenCV 5's main wheel ships `CascadeClassifier` again, or if `haar` is dropped.
 
 Example:
 

@@ -6,7 +6,7 @@ target fps / stride) → face box (`faces.locate_faces`: detection on a downscal
 tracking between detections) → 68 landmarks on the full-resolution frame → similarity
 alignment onto the template (`alignment.align_face`) → square RGB crop → JPEG.
 
-Frames with no face are dropped (thesis 2.2.3.1) and counted (`frames_total` vs
+Frames with no face are dropped (Ayral (2021) thesis, Sec. 2.2.3.1) and counted (`frames_total` vs
 `frames_kept`), unless `keep_frames_without_face`: then they keep the last known box
 (frames before the first face take the first box; at most `MAX_PENDING_FRAMES` of them)
 with `detected = False`. A video whose detections are sporadic (a face in fewer than

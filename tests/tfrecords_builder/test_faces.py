@@ -206,3 +206,23 @@ def test_models_are_loaded_once_per_process():
     assert landmark_predictor() is landmark_predictor()
     with pytest.raises(ValueError, match="Received: name=mtcnn"):
         get_detector("mtcnn")
+
+
+def test_haar_backend_is_opencv_when_it_has_the_cascade_else_numpy(carphone_frames):
+    from tfrecords_builder.detectors import haar_backend
+    from tfrecords_builder.haar_cascade import HaarCascade
+
+    has_cascade = hasattr(cv2, "CascadeClassifier")
+    assert haar_backend() == ("opencv" if has_cascade else "numpy")
+    if not has_cascade:
+        pytest.skip(f"OpenCV {cv2.__version__} has no CascadeClassifier: only the NumPy "
+                    "cascade runs (compared with recorded OpenCV boxes above)")
+    classifier, cascade = cv2.CascadeClassifier(haar_cascade_path()), HaarCascade(haar_cascade_path())
+    for index in (0, 10, 40, 60):
+        grey = cv2.equalizeHist(cv2.cvtColor(carphone_frames[index][2], cv2.COLOR_RGB2GRAY))
+        ours = np.asarray(cascade.detect(grey, scale_factor=1.1, min_neighbors=4)).reshape(-1, 4)
+        theirs = np.asarray(classifier.detectMultiScale(
+            grey, scaleFactor=1.1, minNeighbors=4, minSize=(24, 24))).reshape(-1, 4)
+        assert len(ours) == len(theirs)
+        if len(ours):
+            assert np.abs(np.sort(ours, 0) - np.sort(theirs, 0)).max() <= 1

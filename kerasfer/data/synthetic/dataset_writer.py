@@ -32,7 +32,8 @@ def dataset_classes(class_names=AFEW_CLASSES, genuine_posed=False):
 
     With `genuine_posed`, every expression except Neutral gives a pair of classes,
     `"<Name>_genuine"` (index 2k) and `"<Name>_posed"` (index 2k + 1), as in the ChaLearn 2017
-    real-versus-fake protocol (per-emotion pairs, seed paper 000); the binary
+    real-versus-fake protocol (per-emotion pairs, as in "Relaxed spatio-temporal deep feature
+    aggregation for real/fake expression prediction"); the binary
     genuine/posed label is `label % 2`.
     """
     names = [str(name) for name in class_names]
