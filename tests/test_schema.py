@@ -92,3 +92,20 @@ def test_read_videos(tmp_path):
     assert videos[0]["frames"].shape == frames.shape
     with pytest.raises(SchemaError, match="no TFRecord shards match"):
         list(read_videos(str(tmp_path / "nothing")))
+
+
+def test_write_json_atomic_never_writes_through_a_symlink(tmp_path):
+    import os
+
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep")
+    target = tmp_path / "classes.json"
+    os.symlink(precious, f"{target}.tmp-{os.getpid()}")
+    with pytest.raises(OSError):
+        schema.write_json_atomic(str(target), ["a"])
+    assert precious.read_text() == "keep" and not target.exists()
+    os.unlink(f"{target}.tmp-{os.getpid()}")
+    os.symlink(precious, target)  # the destination itself a link: replaced, target kept
+    schema.write_json_atomic(str(target), ["a"])
+    assert precious.read_text() == "keep" and not target.is_symlink()
+    assert schema.read_classes(str(tmp_path)) == ["a"]

@@ -53,7 +53,10 @@ class FailureLog:
     def _write(self):
         text = self._text()
         temporary = f"{self.path}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
+        # Never written through a symbolic link planted at the temporary name.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                     getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
