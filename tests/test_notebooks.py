@@ -241,5 +241,9 @@ def test_paper_models_notebook_runs_each_family(tmp_path):
     genuine_fake = _stdout(_cell_with(notebook, "relaxed_aggregation_genuine_fake"))
     assert "exit code 0" in genuine_fake
     assert 0.0 <= float(re.search(r"MAP ([\d.]+)$", genuine_fake, re.M).group(1)) <= 1.0
-    for name in ("attention_maps", "lstm_pb", "genuine_fake"):
+    fusion = _stdout(_cell_with(notebook, "audio_visual_fusion"))
+    assert "exit code 0" in fusion
+    accuracy = re.search(r"test accuracy: (\{.*\}) chance ([\d.]+)", fusion)
+    assert accuracy and "fusion_svm" in accuracy.group(1), fusion
+    for name in ("attention_maps", "lstm_pb", "genuine_fake", "fusion"):
         assert _is_png(work / "figures" / f"{name}.png"), name
