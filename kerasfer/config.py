@@ -140,7 +140,7 @@ class PretrainConfig:
     See `kerasfer.training.pretraining`: `source` "static_faces" (synthetic faces of other
     subjects, the FER2013 analogue), "cue_frames" (training frames whose frame label shows
     the expression), "all_frames" (weak: every training frame with the video label) or
-    "none". The saved 2D model becomes `model.kwargs.pretrained`.
+    "none". The saved 2D model becomes `model.pretrained`.
     """
 
     source: str = "none"

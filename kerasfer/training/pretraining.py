@@ -20,16 +20,16 @@ Only `train_records` are read, so validation and test subjects never enter pretr
 2D model (`pretrain.model`, the mini-Xception of `kerasfer.models.fer_mini_xception`) is
 trained with the clip pipeline's image size, channels and normalisation, saved as
 `RUN/pretraining/model_2d.keras` with `RUN/pretraining/pretraining.json`, and
-`model.kwargs.pretrained` is set to that file: the 3D model (`fer_mini_xception_3d`) inflates
-it. A resumed run reuses the saved file. To reuse the weights of another run, set
-`model.kwargs.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
+`model.pretrained` is set to that file: the 3D model (`fer_mini_xception_3d`) inflates it.
+A resumed run reuses the saved file. To reuse the weights of another run, set
+`model.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
 `pretrain.source=none`.
 
 Example:
 
 >>> config = load_config("configs/sparse_cue_pretrained.yaml")
 >>> path = prepare_pretrained_backbone(config, index, train_records, "runs/x")
->>> config.model.kwargs["pretrained"] == path
+>>> config.model.pretrained == path
 True
 """
 
@@ -148,20 +148,21 @@ def build_model_2d(config, num_classes):
 def prepare_pretrained_backbone(config, index, train_records, run_dir):
     """Runs the 2D pretraining stage if configured; returns the weights path or None.
 
-    Sets `config.model.kwargs["pretrained"]` to the saved 2D model (or resolves a run
-    directory given there). See the module docstring.
+    Sets `config.model.pretrained` to the saved 2D model (or resolves a run directory given
+    there). See the module docstring.
     """
     import keras
 
     kwargs = config.model.kwargs
+    if "pretrained" in kwargs:  # the builder argument given directly
+        config.model.pretrained = kwargs.pop("pretrained")
     if config.pretrain.source == "none":
-        if "pretrained" in kwargs:
-            kwargs["pretrained"] = resolve_pretrained(kwargs["pretrained"])
-        return kwargs.get("pretrained") if isinstance(kwargs.get("pretrained"), str) else None
+        config.model.pretrained = resolve_pretrained(config.model.pretrained)
+        return config.model.pretrained if isinstance(config.model.pretrained, str) else None
     out_dir = os.path.join(run_dir, PRETRAIN_DIR)
     path = os.path.abspath(os.path.join(out_dir, MODEL_FILENAME))
     if os.path.exists(path):
-        kwargs["pretrained"] = path
+        config.model.pretrained = path
         return path
     os.makedirs(out_dir, exist_ok=True)
     p = config.pretrain
@@ -193,7 +194,7 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
         "class_counts": np.bincount(labels, minlength=len(class_names)).tolist(),
         "subjects": subjects, "epochs": p.epochs,
         "final_accuracy": float(history.history["accuracy"][-1])})
-    kwargs["pretrained"] = path
+    config.model.pretrained = path
     return path
 
 

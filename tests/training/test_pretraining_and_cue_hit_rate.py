@@ -75,14 +75,17 @@ def test_pretraining_stage_trains_saves_and_is_reused(tiny_config, tmp_path):
     config, index, train, validation = _split(tiny_config)
     config.pretrain.source, config.pretrain.epochs = "cue_frames", 1
     path = prepare_pretrained_backbone(config, index, train, str(tmp_path))
-    assert os.path.exists(path) and config.model.kwargs["pretrained"] == path
+    assert os.path.exists(path) and config.model.pretrained == path
     with open(os.path.join(tmp_path, "pretraining", "pretraining.json")) as handle:
         info = json.load(handle)
     assert set(info["subjects"]) == {r["subject"] for r in train}
     mtime = os.path.getmtime(path)
-    config.model.kwargs.pop("pretrained")
+    config.model.pretrained = False
     assert prepare_pretrained_backbone(config, index, train, str(tmp_path)) == path
     assert os.path.getmtime(path) == mtime               # resumed: not retrained
+    # Reuse by another run: model.pretrained=RUN resolves to the saved 2D model.
+    config.pretrain.source, config.model.pretrained = "none", str(tmp_path)
+    assert prepare_pretrained_backbone(config, index, train, str(tmp_path / "other")) == path
 
 
 def test_cue_hit_rate_callback_hand_made_case(tmp_path):
@@ -114,13 +117,14 @@ def test_cue_hit_rate_callback_hand_made_case(tmp_path):
 
 
 def test_sampler_registry_matches_config_choices_and_extends():
-    from kerasfer.config import CHOICES, SamplerConfig
+    from kerasfer.config import SamplerConfig, choices, load_config
     from kerasfer.data.sampling import (TemporalStochasticSoftmaxSampler, build_sampler,
                                         list_samplers, register_sampler)
     from kerasfer.data.sampling import sampler_registry
     from kerasfer.errors import ConfigError
 
-    assert list_samplers() == sorted(CHOICES["sampler.kind"])
+    assert list_samplers() == ["label_guided", "reinforce", "softmax", "uniform"]
+    assert sorted(choices("sampler.kind")) == list_samplers()
     author = build_sampler(SamplerConfig(kind="softmax", exploration="author"), [40], 16)
     assert author.exploration == "author"
 
@@ -129,6 +133,9 @@ def test_sampler_registry_matches_config_choices_and_extends():
         return TemporalStochasticSoftmaxSampler(lengths, clip_length, float("inf"), 0, 0, seed)
 
     try:
+        # One file + one decorator: the config accepts the new kind too.
+        assert load_config(None, ["sampler.kind=test_always_first"]).sampler.kind == \
+            "test_always_first"
         sampler = build_sampler(SamplerConfig(kind="test_always_first"), [40, 30], 16)
         sampler.table.scores(0)[3] = sampler.table.scores(1)[5] = 1.0
         assert sampler.plan(0).tolist() == [3, 5]
