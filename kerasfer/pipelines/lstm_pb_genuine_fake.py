@@ -5,7 +5,10 @@ real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one 
 
 1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]) reduced
    to the paper's 40 points (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
-   every video resampled to `sequence_length` frames;
+   every video resampled to `sequence_length` frames and, with `relative_to_first_frame`
+   (an assumption), taken as displacements from its first, neutral frame (the videos start
+   neutral, Section 3.1), which removes the face shape of the person; inputs are divided by
+   their standard deviation over the training videos;
 2. landmark-box jitter augmentation (Section 2.4): each training video gets `augment_copies`
    copies whose landmarks are re-expressed in a face box with a random margin (up to
    `box_jitter` of the side) removed on every edge;
@@ -89,6 +92,7 @@ class LstmPbOptions:
     recognition_steps: int = 200
     recognition_learning_rate: float = 0.05
     gbm_trees: int = 5000
+    relative_to_first_frame: bool = True
 
 
 @register_pipeline("lstm_pb_genuine_fake")
@@ -120,7 +124,11 @@ class LstmPbGenuineFakePipeline(Pipeline):
         return sequences
 
     def _flat(self, points):
-        return (np.asarray(points) - 0.5).reshape(len(points), self.options.sequence_length, -1)
+        """`(n, frames, 80)` network inputs: displacements from the first (neutral) frame
+        when `relative_to_first_frame`, else box coordinates; divided by `self.scale`."""
+        points = np.asarray(points, np.float32)
+        points = points - (points[:, :1] if self.options.relative_to_first_frame else 0.5)
+        return points.reshape(len(points), self.options.sequence_length, -1) / self.scale
 
     def _fit_emotion(self, emotion, train, genuine, rng):
         """Learning, generation and recognition for one emotion; returns its parts."""
@@ -172,6 +180,8 @@ class LstmPbGenuineFakePipeline(Pipeline):
         records = index.select(ids=ids)
         sequences = self._sequences(index, records)
         emotion_of = {i: e for e, pair in pairs.items() for i in pair}
+        self.scale = 1.0
+        self.scale = float(np.std(self._flat([sequences[i] for i in splits["train"]]))) or 1.0
         keras.utils.set_random_seed(self.config.seed)
         rng = np.random.default_rng(self.config.seed)
         train_ids = set(splits["train"])
@@ -192,8 +202,8 @@ class LstmPbGenuineFakePipeline(Pipeline):
                            for r, p in zip(mine, probability)})
         joblib.dump(gbms, os.path.join(self.run_dir, "gbm.joblib"))
         self.write_json("scores.json", scores)
-        self.write_json("training_history.json", log)
-        losses = ", ".join(f"{e} {v['loss'][0]:.4f} → {v['loss'][-1]:.4f}" for e, v in log.items())
+        self.write_json("training_history.json", dict(log, input_scale=self.scale))
+        losses = ", ".join(f"{e} {v['loss'][0]:.3f} → {v['loss'][-1]:.3f}" for e, v in log.items())
         return {"run_dir": self.run_dir, "history": log,
                 "message": f"{self.run_dir}: {len(pairs)} LSTM-PB ({self.options.recurrent}) "
                            f"+ GBM, next-frame loss {losses}"}
