@@ -96,6 +96,12 @@ class ClipScoringModel(keras.Model):
         self.epoch_scores = buffer("epoch_scores", "float32")
         self.epoch_starts = buffer("epoch_starts", "int32")
         self.epoch_seen = buffer("epoch_seen", "int32")
+        # Confusion counts of the last evaluation pass (validation during fit), summed over
+        # replicas: ConfusionMatrixCallback reads them instead of predicting again.
+        num_classes = int(network.output_shape[-1])
+        self.confusion_counts = keras.Variable(
+            np.zeros([num_classes, num_classes]), dtype="float32", trainable=False,
+            name="confusion_counts", synchronization="on_read", aggregation="sum")
 
     def call(self, inputs, training=False):
         clip = inputs["clip"] if isinstance(inputs, dict) else inputs
@@ -142,6 +148,13 @@ class ClipScoringModel(keras.Model):
         """
         if num_replicas > 1:
             dataset = dataset.map(lambda batch: pad_batch(batch, num_replicas))
+        # Under MultiWorkerMirroredStrategy, split every global batch between the workers
+        # (DATA) rather than the shard files (AUTO → FILE): each step trains on the same
+        # global batch as one worker would, and a dataset with fewer shards than workers runs.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        dataset = dataset.with_options(options)
         return dataset.map(lambda features: (features, features["label"]))
 
     def _keras_data(self, data):
@@ -150,11 +163,23 @@ class ClipScoringModel(keras.Model):
         label = features["label"]
         return (features, label) if weight is None else (features, label, weight)
 
+    def _multi_worker_logs(self, logs):
+        # Keras' TF trainer reduces each log under MultiWorkerMirroredStrategy with
+        # `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars ("Invalid reduction
+        # dimension 0 for input with 0 dimensions"); a (1,) axis reduces back to a scalar.
+        strategy = self.distribute_strategy
+        multi_worker = (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                        and strategy.extended._in_multi_worker_mode())
+        if not multi_worker:
+            return logs
+        return tf.nest.map_structure(lambda v: tf.reshape(v, [1]) if tf.convert_to_tensor(v).shape.rank == 0 else v,
+                                     logs)
+
     def train_step(self, data):
-        return super().train_step(self._keras_data(data))
+        return self._multi_worker_logs(super().train_step(self._keras_data(data)))
 
     def test_step(self, data):
-        return super().test_step(self._keras_data(data))
+        return self._multi_worker_logs(super().test_step(self._keras_data(data)))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Keras' loss; during training also records each clip's target-class score.
@@ -166,6 +191,8 @@ class ClipScoringModel(keras.Model):
         """
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                     training=training)
+        if not training and y is not None:
+            self._count_confusion(y, y_pred, x.get("weight") if isinstance(x, dict) else None)
         if training and isinstance(x, dict) and "video_index" in x:
             if self.score_source == "clean":
                 logits = self.network(x["clean_clip"], training=False)
@@ -174,6 +201,49 @@ class ClipScoringModel(keras.Model):
             scores = self._target_logit(tf.stop_gradient(logits), y)
             self._record(x["video_index"], x["start"], scores, x.get("weight"))
         return loss
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds from one replica's local batch instead of a cross-replica reduce.
+
+        Keras' TF trainer reduces the first distributed batch with
+        `strategy.reduce("MEAN", batch)`; `MultiWorkerMirroredStrategy` cannot reduce a nest
+        (a dict batch) and fit crashes on the first batch (keras-team/keras#20329). Only
+        shapes and dtypes matter for the symbolic build, so the first replica's local
+        values are used; no collective runs. A private Keras hook: pyproject.toml pins the
+        tested Keras range.
+        """
+        if iterator is not None and data_batch is None:
+            for _, _, it in iterator:
+                data_batch = next(it)
+                break
+            strategy = self.distribute_strategy
+
+            def local(value):
+                if isinstance(value, tf.distribute.DistributedValues):
+                    return strategy.experimental_local_results(value)[0]
+                return value
+
+            if data_batch is not None:
+                data_batch = tf.nest.map_structure(local, data_batch)
+        return super()._maybe_symbolic_build(data_batch=data_batch)
+
+    def _count_confusion(self, label, logits, weight=None):
+        num_classes = self.confusion_counts.shape[0]
+        counts = tf.math.confusion_matrix(
+            tf.cast(tf.reshape(label, [-1]), tf.int32),
+            tf.argmax(tf.cast(logits, tf.float32), axis=-1, output_type=tf.int32),
+            num_classes=num_classes, dtype=tf.float32,
+            weights=None if weight is None else tf.cast(weight > 0, tf.float32))
+        local = self.confusion_counts.value
+        local.assign(local + counts)
+
+    def reset_confusion_counts(self):
+        """Zeroes the confusion counts (call before an evaluation pass)."""
+        self.confusion_counts.assign(np.zeros(self.confusion_counts.shape, "float32"))
+
+    def read_confusion_counts(self):
+        """Returns the int64 `(classes, classes)` counts (true × predicted) of the last pass."""
+        return np.rint(keras.ops.convert_to_numpy(self.confusion_counts.value)).astype(np.int64)
 
     def reset_score_buffers(self):
         """Zeroes the per-epoch buffers (call before an epoch)."""
