@@ -162,6 +162,10 @@ def test_quickstart_notebook_runs_end_to_end_above_chance(tmp_path):
     predicted = re.search(r"^predicted: (\w+)", served, re.M).group(1)
     assert predicted == max(probabilities, key=probabilities.get)
     assert re.search(r"same as the evaluation's prediction: True", served), served
+    match = re.search(r"served (\d+) validation videos: accuracy ([\d.]+), same predictions as "
+                      r"the evaluation for (\d+)/(\d+)", served)
+    assert match and match.group(1) == match.group(3) == match.group(4), served
+    assert math.isclose(float(match.group(2)), accuracy, abs_tol=1e-3)
 
 
 @pytest.mark.slow
