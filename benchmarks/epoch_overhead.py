@@ -68,12 +68,24 @@ def run_once(label, overrides, run_dir):
     experiment = Experiment(config).setup()
     begin, end = make_timer()
     # Around every other callback: first to begin an epoch, last to end it.
+    costs = {}
+    for callback in experiment.callbacks:            # time every callback's epoch end
+        name, original = type(callback).__name__, callback.on_epoch_end
+
+        def timed(epoch, logs=None, _original=original, _name=name):
+            start = time.perf_counter()
+            _original(epoch, logs)
+            costs.setdefault(_name, {}).setdefault(epoch, 0.0)
+            costs[_name][epoch] += time.perf_counter() - start
+
+        callback.on_epoch_end = timed
     experiment.callbacks.insert(0, begin)
     experiment.callbacks.append(end)
     experiment.fit()
     rows = []
     for epoch in sorted(begin.epochs)[1:]:
-        rows.append((begin.epochs[epoch], begin.batches[epoch]))
+        ends = {name: per_epoch.get(epoch, 0.0) for name, per_epoch in costs.items()}
+        rows.append((begin.epochs[epoch], begin.batches[epoch], ends))
     return label, rows
 
 
@@ -109,6 +121,13 @@ def main():
         ratio = statistics.median(r[0] / r[1] for r in rows)
         print(f"| {label} | {len(rows)} | {epoch:.2f} | {batches:.2f} | {outside:.2f} | "
               f"{ratio:.2f} |")
+    print("\nmean seconds per epoch in each callback's on_epoch_end (the rest of 'outside' "
+          "is the validation pass and Keras' own bookkeeping):")
+    for label, rows in results.items():
+        names = sorted({name for row in rows for name in row[2]})
+        means = {name: statistics.mean(row[2].get(name, 0.0) for row in rows) for name in names}
+        print(f"{label}: " + ", ".join(f"{name} {value:.2f}" for name, value in
+                                       sorted(means.items(), key=lambda kv: -kv[1])))
 
 
 if __name__ == "__main__":

@@ -112,8 +112,9 @@ class TrainConfig:
     verbose: int = 1
     # Back up weights + optimizer + sampler every N epochs (and after the last one).
     checkpoint_every: int = 1
-    # Confusion-matrix and sampling-map images every N epochs (and after the last one).
-    diagnostics_every: int = 1
+    # Confusion-matrix and sampling-map images every N epochs (and after the last one);
+    # BENCHMARKS.md "Epoch overhead": drawing them every epoch cost as much as training.
+    diagnostics_every: int = 5
 
 
 @dataclasses.dataclass

@@ -1,5 +1,8 @@
 """TensorBoard confusion-matrix image of the validation clips at the end of each epoch.
 
+With a `ClipScoringModel` the counts come from the epoch's own validation pass (the model
+counts them in `compute_loss`); other models are predicted again.
+
 Example:
 
 >>> callback = ConfusionMatrixCallback(validation_dataset, class_names, "runs/x/logs")
@@ -72,13 +75,22 @@ class ConfusionMatrixCallback(keras.callbacks.Callback):
             np.add.at(counts, (truth, predicted), 1)
         return counts
 
+    def on_test_begin(self, logs=None):
+        if hasattr(self.model, "reset_confusion_counts"):
+            self.model.reset_confusion_counts()
+
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
         last = epoch + 1 == (self.params or {}).get("epochs")
         if (epoch + 1) % self.every and not last:
             return
-        counts = self.confusion_counts()
+        if hasattr(self.model, "read_confusion_counts") and "val_loss" in (logs or {}):
+            # Counted by ClipScoringModel during this epoch's validation pass: no second
+            # prediction of the validation clips.
+            counts = self.model.read_confusion_counts()
+        else:
+            counts = self.confusion_counts()
         self.last_counts = counts
         png = render_confusion_matrix(counts, self.class_names, f"validation clips, epoch {epoch + 1}")
         if self._writer is None:

@@ -148,7 +148,17 @@ class Experiment:
         os.makedirs(self.run_dir, exist_ok=True)
 
     def setup(self):
-        """Builds strategy, data, sampler, model and callbacks; returns `self`."""
+        """Builds strategy, data, sampler, model and callbacks; returns `self`.
+
+        A corrupt shard met while reading the data (frame labels, ...) raises a
+        `SchemaError` naming it, as during `fit`.
+        """
+        try:
+            return self._setup()
+        except tf.errors.DataLossError as exc:
+            raise corrupt_shard_error(self.index.shard_paths, exc) from None
+
+    def _setup(self):
         config = self.config
         self.strategy = make_strategy(config.train.devices, config.train.logical_cpu_devices)
         self.precision = set_mixed_precision(config.train.mixed_precision)
@@ -359,7 +369,8 @@ class Experiment:
                 "stopped_early": self.backup.stopped_early}
 
     def run(self):
-        """setup → fit → evaluation → export; returns `summary()`."""
+        """setup → fit (no evaluation or export: `kerasfer.fit` calls those); returns
+        `summary()`."""
         self.setup()
         self.fit()
         summary = self.summary()

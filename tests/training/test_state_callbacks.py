@@ -1,6 +1,5 @@
 """Keras' callbacks in kerasfer's roles: resumed early stopping, atomic best model, NaN stop."""
 
-import os
 import pathlib
 
 import keras

@@ -101,6 +101,13 @@ def test_tensorboard_scalars_and_images(trained):
     for tag in maps + ["sampler/relative_start"]:
         assert sampler.SummaryMetadata(tag).plugin_data.plugin_name == (
             "images" if tag in maps else "histograms")
+    # The confusion counts come from the validation pass itself and equal a re-prediction
+    # of the validation clips (3 per video) with the final weights.
+    from kerasfer.training.confusion_matrix_callback import ConfusionMatrixCallback
+
+    callback = [c for c in experiment.callbacks if isinstance(c, ConfusionMatrixCallback)][0]
+    np.testing.assert_array_equal(callback.last_counts, callback.confusion_counts())
+    assert callback.last_counts.sum() == 3 * len(experiment.validation_records)
     images = _events(os.path.join(logs, "validation_images"))
     assert images.SummaryMetadata("confusion_matrix").plugin_data.plugin_name == "images"
     event = images.Tensors("confusion_matrix")[-1]
