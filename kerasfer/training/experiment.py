@@ -8,8 +8,10 @@ evaluation and the SavedModel export are `kerasfer.evaluate.evaluate_run` and
 `kerasfer.export`, which `python -m kerasfer.fit` calls afterwards. Rerunning with the same
 run directory resumes from the last checkpoint (same sampler state, same split).
 
-Under `MultiWorkerMirroredStrategy` only the chief writes the run directory; the other
-workers keep their own copy under `worker-<index>/`.
+Under `MultiWorkerMirroredStrategy` only the chief writes the run directory (config,
+splits, checkpoints, TensorBoard, best model, summary); the other workers run the same
+callbacks into a temporary directory that the run creates and removes at its end, and every
+worker resumes from the chief's `checkpoints/` (see docs/distributed.md).
 
 Example:
 
@@ -23,7 +25,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 
 import keras
@@ -52,7 +56,12 @@ from kerasfer.training.optimizers import build_optimizer, check_head_layers
 from kerasfer.training.resumable_early_stopping import ResumableEarlyStopping
 from kerasfer.training.sampler_callback import ClipSamplerCallback
 from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
-from kerasfer.training.strategy import make_strategy, set_mixed_precision, set_seeds
+from kerasfer.training.strategy import (
+    make_strategy,
+    set_mixed_precision,
+    set_seeds,
+    worker_task,
+)
 from kerasfer.training.training_backup import TrainingBackup
 
 
@@ -61,8 +70,8 @@ def make_splits(index, data_config, seed):
     return make_split(data_config.split, index.records, data_config, seed)
 
 
-def load_or_make_splits(run_dir, index, config):
-    """Reuses `run_dir/splits.json` (resume) or makes and saves the split."""
+def load_or_make_splits(run_dir, index, config, write=True):
+    """Reuses `run_dir/splits.json` (resume) or makes and saves the split (`write`)."""
     path = os.path.join(run_dir, "splits.json")
     if config.data.splits_file:
         path_in = config.data.splits_file
@@ -82,7 +91,8 @@ def load_or_make_splits(run_dir, index, config):
         if not splits.get(name):
             raise ConfigError(path, f"the {name} split is empty",
                               "use more videos or another data.split")
-    schema.write_json_atomic(path, splits)
+    if write:
+        schema.write_json_atomic(path, splits)
     return splits
 
 
@@ -146,6 +156,9 @@ class Experiment:
         self.extra_callbacks = list(extra_callbacks)
         self.run_dir = config.run_dir
         os.makedirs(self.run_dir, exist_ok=True)
+        # Multi-worker: the chief writes the run directory; see _write_dir.
+        self.task_type, self.task_index, self.is_chief = worker_task()
+        self.scratch_dir = None
 
     def setup(self):
         """Builds strategy, data, sampler, model and callbacks; returns `self`.
@@ -170,9 +183,10 @@ class Experiment:
         # The saved config names the resolved dataset (the synthetic cache when data.dir
         # was empty), so `kerasfer.evaluate --run` finds the data.
         config.data.dir = os.path.abspath(self.data_dir)
-        save_config(config, os.path.join(self.run_dir, "config.yaml"))
+        if self.is_chief:
+            save_config(config, os.path.join(self.run_dir, "config.yaml"))
         self.index = DatasetIndex.load(self.data_dir)
-        self.splits = load_or_make_splits(self.run_dir, self.index, config)
+        self.splits = load_or_make_splits(self.run_dir, self.index, config, write=self.is_chief)
         self.train_records = self.index.select(ids=self.splits["train"])
         self.validation_records = self.index.select(ids=self.splits["validation"])
         missing = folds.check_split_classes(self.train_records, self.validation_records,
@@ -268,15 +282,22 @@ class Experiment:
         return ClipScoringModel.prepare(dataset, self.strategy.num_replicas_in_sync)
 
     def _write_dir(self):
-        # Under MultiWorkerMirroredStrategy only the chief (worker 0) writes the run
-        # directory; the other workers keep their own copy under worker-<index>/.
-        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        task = tf_config.get("task", {})
-        kind, index = task.get("type", "worker"), int(task.get("index", 0))
-        has_chief = "chief" in tf_config.get("cluster", {})
-        if kind == "chief" or (not has_chief and kind == "worker" and index == 0):
+        # Under MultiWorkerMirroredStrategy only the chief writes the run directory. The
+        # other workers must still run every callback (saving and validation take part in
+        # collectives), so they write into a temporary directory this run creates and
+        # removes in run() (TensorFlow's multi-worker Keras guide).
+        if self.is_chief:
             return self.run_dir
-        return os.path.join(self.run_dir, f"{kind}-{index}")
+        if self.scratch_dir is None:
+            self.scratch_dir = tempfile.mkdtemp(
+                prefix=f"kerasfer-{self.task_type}-{self.task_index}-")
+        return self.scratch_dir
+
+    def remove_scratch_dir(self):
+        """Removes the temporary directory of a non-chief worker (only the one it made)."""
+        if self.scratch_dir is not None and not os.path.islink(self.scratch_dir):
+            shutil.rmtree(self.scratch_dir, ignore_errors=True)
+        self.scratch_dir = None
 
     def _callbacks(self):
         write_dir = self._write_dir()
@@ -316,7 +337,10 @@ class Experiment:
 
     def fit(self):
         """Trains (or resumes); returns the Keras history dict of this call."""
-        initial_epoch = self.backup.restore(self.scoring_model)
+        # Every worker resumes from the chief's checkpoints, so all start the same epoch.
+        initial_epoch = self.backup.restore(
+            self.scoring_model, None if self.is_chief else os.path.join(self.run_dir,
+                                                                        "checkpoints"))
         self.initial_epoch = initial_epoch
         if self.backup.finished(self.config.train.epochs):
             print(f"{self.run_dir}: training already finished after epoch {initial_epoch}; "
@@ -370,11 +394,16 @@ class Experiment:
 
     def run(self):
         """setup → fit (no evaluation or export: `kerasfer.fit` calls those); returns
-        `summary()`."""
-        self.setup()
-        self.fit()
+        `summary()` (+ `is_chief`)."""
+        try:
+            self.setup()
+            self.fit()
+        finally:
+            self.remove_scratch_dir()
         summary = self.summary()
-        with open(os.path.join(self.run_dir, "training_summary.json"), "w",
-                  encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=1)
+        if self.is_chief:
+            with open(os.path.join(self.run_dir, "training_summary.json"), "w",
+                      encoding="utf-8") as handle:
+                json.dump(summary, handle, indent=1)
+        summary["is_chief"] = self.is_chief
         return summary

@@ -78,6 +78,22 @@ def make_strategy(devices=(), logical_cpu_devices=0):
     return tf.distribute.get_strategy()
 
 
+def worker_task():
+    """Returns `(task type, index, is_chief)` of this process from `TF_CONFIG`.
+
+    The chief is the `"chief"` task, or worker 0 when the cluster has no chief (TensorFlow's
+    multi-worker Keras convention). Without `TF_CONFIG`: `("worker", 0, True)`.
+    """
+    try:
+        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError:
+        tf_config = {}
+    task = tf_config.get("task", {})
+    kind, index = task.get("type", "worker"), int(task.get("index", 0))
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return kind, index, kind == "chief" or (not has_chief and kind == "worker" and index == 0)
+
+
 def set_seeds(seed):
     """Seeds Python, NumPy, TensorFlow and Keras."""
     import keras

@@ -113,14 +113,27 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
                 os.unlink(os.path.join(self.directory, name))
 
     # --------------------------------------------------------------- restore
-    def restore(self, scoring_model):
+    def restore(self, scoring_model, directory=None):
         """Loads the newest backup into the model, optimizer and sampler.
+
+        Args:
+            scoring_model: the compiled `ClipScoringModel`.
+            directory: str or None. Read the backups of this `checkpoints/` directory
+                instead of this callback's own, without cleaning it (a non-chief
+                multi-worker process reads the chief's). Defaults to None.
 
         Returns:
             int, the number of epochs already finished (Keras' `initial_epoch`).
         """
-        self._clean_temporary()
-        path = self.latest_checkpoint()
+        if directory is None:
+            self._clean_temporary()
+            path = self.latest_checkpoint()
+        else:
+            own, self.directory = self.directory, directory
+            try:
+                path = self.latest_checkpoint()
+            finally:
+                self.directory = own
         if path is None:
             return 0
         with open(os.path.join(path, "state.json"), encoding="utf-8") as handle:
