@@ -119,7 +119,7 @@ def prepare_audio_visual_data(config):
     if config.data.dir:
         return config.data.dir
     from kerasfer.data.synthetic import write_synthetic_dataset
-    from kerasfer.training.experiment import synthetic_cache_dir
+    from kerasfer.data.synthetic.synthetic_cache import synthetic_cache_dir
 
     synthetic = config.data.synthetic
     return write_synthetic_dataset(
