@@ -61,30 +61,6 @@ def quiet_tensorflow(verbose=False):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def export_run_dir(run_dir, out_dir, pooling_temperature):
-    """Exports `run_dir/best_model.keras` as a SavedModel with the run's settings.
-
-    Args:
-        run_dir: str. Run directory written by `kerasfer.fit`.
-        out_dir: str. SavedModel directory.
-        pooling_temperature: float. γ_p of Eq. 3.3 (Ayral (2021) thesis).
-
-    Returns:
-        str, `out_dir`. Raises on failure (`KerasferError`, `OSError`, `ValueError`).
-    """
-    from kerasfer.evaluate import load_run
-    from kerasfer.export import export_saved_model
-
-    run = load_run(run_dir)
-    data = run.config.data
-    return export_saved_model(run.model, out_dir, normalization=data.normalization,
-                              image_size=data.image_size, grayscale=data.grayscale,
-                              clip_length=data.clip_length,
-                              pooling_temperature=pooling_temperature,
-                              class_names=run.class_names,
-                              short_video=getattr(data, "short_video", "loop"))
-
-
 def after_training(config):
     """Whole-video evaluation, then SavedModel export, as configured in `config.eval`.
 
@@ -92,6 +68,7 @@ def after_training(config):
         list of str, one line per failed step (empty when everything succeeded).
     """
     from kerasfer.evaluate import evaluate_run, format_summary
+    from kerasfer.export import export_run
 
     run_dir, failures = config.run_dir, []
     gamma = config.eval.pooling_temperature
@@ -106,7 +83,7 @@ def after_training(config):
     if config.eval.export_after_fit:
         out = os.path.join(run_dir, "export")
         try:
-            export_run_dir(run_dir, out, gamma)
+            export_run(run_dir, out, gamma)
             print(f"export: SavedModel written to {out}")
         except (KerasferError, OSError, ValueError) as exc:
             failures.append(f"export failed: {exc}. The trained run is kept; rerun "
