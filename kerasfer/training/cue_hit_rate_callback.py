@@ -112,6 +112,9 @@ class CueHitRateCallback(keras.callbacks.Callback):
         return float(np.nanmean(rows)) if rows else float("nan")
 
     def on_train_end(self, logs=None):
+        if self.history:
+            print(f"cue hit rate of the training clips: {self.exploitation_hit_rate():.3f} "
+                  f"(exploitation epochs) vs {self.uniform:.3f} for uniform sampling")
         if not self.out_dir:
             return
         os.makedirs(self.out_dir, exist_ok=True)
