@@ -106,6 +106,8 @@ def main(argv=None):
         pipeline = get_pipeline(config.pipeline)(config)
         summary = pipeline.fit()
         print(summary["message"])
+        if summary.get("is_chief") is False:
+            return 0             # multi-worker: the chief alone evaluates and exports
         if not (args.no_evaluate or pipeline.whole_video_evaluation):
             if config.eval.run_after_fit:
                 print(pipeline.evaluate(split=config.eval.split)["summary"])

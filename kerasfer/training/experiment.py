@@ -338,9 +338,10 @@ class Experiment:
     def fit(self):
         """Trains (or resumes); returns the Keras history dict of this call."""
         # Every worker resumes from the chief's checkpoints, so all start the same epoch.
-        initial_epoch = self.backup.restore(
-            self.scoring_model, None if self.is_chief else os.path.join(self.run_dir,
-                                                                        "checkpoints"))
+        # In the strategy's scope: restoring may build the optimizer's variables.
+        source = None if self.is_chief else os.path.join(self.run_dir, "checkpoints")
+        with self.strategy.scope():
+            initial_epoch = self.backup.restore(self.scoring_model, source)
         self.initial_epoch = initial_epoch
         if self.backup.finished(self.config.train.epochs):
             print(f"{self.run_dir}: training already finished after epoch {initial_epoch}; "
@@ -348,7 +349,7 @@ class Experiment:
             return {}
         if initial_epoch:
             print(f"{self.run_dir}: resuming after epoch {initial_epoch} "
-                  f"({self.backup.latest_checkpoint()})")
+                  f"({self.backup.latest_checkpoint() if source is None else source})")
             self.best_model.best = self.best()[0]
             if self.early_stopping is not None:
                 self.early_stopping.resume(self.backup.history)
