@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -62,8 +63,12 @@ def environment(cache, tf_config=None):
     return env
 
 
-def run_workers(run_dir, cache, epochs, evaluate=True):
-    """Starts two workers on free loopback ports; returns [(returncode, stdout, stderr)]."""
+def run_workers(run_dir, cache, epochs, evaluate=True, kill_at=None):
+    """Starts two workers on free loopback ports; returns [(returncode, stdout, stderr)].
+
+    With `kill_at` (a checkpoint name), both workers are killed (SIGKILL) as soon as the
+    chief's `checkpoints/latest` names it.
+    """
     ports = free_ports(2)
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     processes = []
@@ -72,7 +77,18 @@ def run_workers(run_dir, cache, epochs, evaluate=True):
             tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
             processes.append(subprocess.Popen(
                 fit_command(run_dir, epochs, evaluate), env=environment(cache, tf_config),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                stdout=subprocess.DEVNULL if kill_at else subprocess.PIPE,
+                stderr=subprocess.DEVNULL if kill_at else subprocess.PIPE, text=True))
+        if kill_at:
+            latest = run_dir / "checkpoints" / "latest"
+            deadline = time.time() + TIMEOUT
+            while not (latest.exists() and latest.read_text().strip() >= kill_at):
+                assert time.time() < deadline, "no checkpoint before the timeout"
+                assert all(p.poll() is None for p in processes), "a worker exited early"
+                time.sleep(0.1)
+            for process in processes:
+                os.kill(process.pid, signal.SIGKILL)
+            return [(p.wait(), "", "") for p in processes]
         outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
         return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs)]
     finally:
@@ -122,10 +138,15 @@ def test_two_workers_match_one_worker_and_resume(tmp_path):
     assert "export: SavedModel written" in results[0][1]
     assert "export:" not in results[1][1]
 
-    # A relaunched worker set resumes from the chief's last checkpoint.
-    resumed = run_workers(two, cache, epochs=3, evaluate=False)
+    # Both workers killed (SIGKILL) after epoch 3 of 6; the relaunched worker set resumes
+    # from the chief's last checkpoint, every worker at the same epoch.
+    run_workers(two, cache, epochs=6, evaluate=False, kill_at="epoch-0003")
+    done = int((two / "checkpoints" / "latest").read_text().strip()[len("epoch-"):])
+    assert 3 <= done < 6, f"the kill came too late (after epoch {done})"
+    resumed = run_workers(two, cache, epochs=6, evaluate=False)
     for index, (code, out, err) in enumerate(resumed):
         assert code == 0, f"worker {index} exited {code}: {err[-3000:]}"
-        assert "resuming after epoch 2" in out, f"worker {index}: {out[-1000:]} {err[-3000:]}"
-    assert (two / "checkpoints" / "latest").read_text().strip() == "epoch-0003"
-    assert sampler_state(two, 3)["history/epochs"].shape == (3,)
+        assert f"resuming after epoch {done}" in out, f"worker {index}: {out[-1000:]}"
+    assert (two / "checkpoints" / "latest").read_text().strip() == "epoch-0006"
+    assert sampler_state(two, 6)["history/epochs"].shape == (6,)
+    assert not list(two.glob("worker-*"))
