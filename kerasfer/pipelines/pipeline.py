@@ -76,7 +76,8 @@ class Pipeline:
         """
         from kerasfer.config import save_config
         from kerasfer.data import DatasetIndex
-        from kerasfer.training.experiment import load_or_make_splits, prepare_data_dir
+        from kerasfer.data.synthetic.synthetic_cache import prepare_data_dir
+        from kerasfer.training.experiment import load_or_make_splits
 
         os.makedirs(self.run_dir, exist_ok=True)
         data_dir = prepare_data_dir(self.config)
@@ -88,7 +89,7 @@ class Pipeline:
     def load_data(self, data_dir=None):
         """`(index, splits)` of a finished run (`data_dir` overrides the saved `data.dir`)."""
         from kerasfer.data import DatasetIndex
-        from kerasfer.training.experiment import prepare_data_dir
+        from kerasfer.data.synthetic.synthetic_cache import prepare_data_dir
 
         index = DatasetIndex.load(data_dir or self.config.data.dir
                                   or prepare_data_dir(self.config))
