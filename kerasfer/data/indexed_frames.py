@@ -40,7 +40,8 @@ def write_indexed_frames_dataset(directory, lengths, crop_size=32, labels=None,
     """Writes shards, `manifest.jsonl` and `classes.json` of videos of the given lengths.
 
     Args:
-        directory: str. Output dataset directory (created).
+        directory: str. Output dataset directory (created; a non-empty directory that this
+            function did not write is refused with `SchemaError`, nothing deleted).
         lengths: list of int. Frames per video; video `v` gets id `video{v:03d}`.
         crop_size: int. Side of the square frames. Defaults to 32.
         labels: list of int or None. Class per video; `v mod len(classes)` when None.
@@ -61,7 +62,11 @@ def write_indexed_frames_dataset(directory, lengths, crop_size=32, labels=None,
     """
     import tensorflow as tf
 
-    os.makedirs(directory, exist_ok=True)
+    from kerasfer.owned_directory import OwnedDirectory
+
+    # Writes (and rewrites) shards, manifest and classes only in a directory it created or
+    # found empty: a non-empty directory kerasfer did not write is refused (SchemaError).
+    OwnedDirectory(directory, "kerasfer.data.indexed_frames", flag="output").claim()
     records = []
     writer, shard = None, None
     for number, length in enumerate(lengths):
