@@ -139,8 +139,10 @@ def build_network(config, num_classes):
     kwargs = dict(config.model.kwargs)
     if config.model.feature_dropout is not None:
         kwargs["dropout_rate"] = config.model.feature_dropout
+    # The 2D pretraining step (kerasfer.training.pretraining) writes model.kwargs.pretrained.
+    pretrained = kwargs.pop("pretrained", config.model.pretrained)
     return get_model(config.model.name, num_classes, input_shape=(frames, size, size, channels),
-                     input_dropout_rate=0.0, pretrained=config.model.pretrained, **kwargs)
+                     input_dropout_rate=0.0, pretrained=pretrained, **kwargs)
 
 
 class Experiment:
