@@ -1,6 +1,6 @@
 """Per-frame 2D features: cache them once (`.npy` per video), then train from the cache.
 
-Two-stage models (VGG-Face fc6 + Bi-LSTM of paper 003, conv5 grids + CBP of paper 000,
+Two-stage models (VGG-Face fc6 + Bi-LSTM of Fan et al. (2017), conv5 grids + CBP of Ozkan & Akar (2017),
 the frame-level backbones of the thesis' 2-step pooling) run a frozen 2D CNN on every
 frame; `write_frame_features` runs it once over the aligned faces and `feature_dataset`
 streams the cached `(frames, dim)` arrays, whole or as planned clips.

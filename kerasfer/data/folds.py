@@ -1,6 +1,6 @@
 """Subject-independent train / validation / test splits and class weights.
 
-Protocols of the thesis (seed paper 004):
+Protocols of the thesis (Ayral 2021):
 
 - AFEW (Sec. 2.2.2): the dataset's own Train / Val split, with Train divided 80 % / 20 %
   into training and validation subsets by subject (actors never on both sides), stratified

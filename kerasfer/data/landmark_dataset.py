@@ -16,7 +16,7 @@ def normalize_landmarks(landmarks, crop_size, normalization="crop"):
     (the alignment already removed translation, scale and roll). `"face"`: per frame,
     subtract the landmarks' centroid and divide by their RMS distance to it (zero mean,
     unit scale; the input normalisation of landmark-sequence models such as the LSTM-PB
-    of paper 002, which feeds the coordinates of tracked points).
+    of Huynh & Kim (2017), which feeds the coordinates of tracked points).
 
     Args:
         landmarks: float32 tensor `(frames, 68, 2)`.

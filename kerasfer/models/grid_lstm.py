@@ -10,7 +10,7 @@ class GridLSTM(keras.layers.RNN):
     """2D Grid LSTM over a sequence: `GridLSTMCell` blocks along depth, unrolled in time.
 
     Kalchbrenner, Danihelka & Graves (2015), "Grid Long Short-Term Memory", Eq. 4-5 (see
-    `GridLSTMCell`); the recurrent core of paper 002's LSTM-PB (Phung et al., ChaLearn LAP
+    `GridLSTMCell`); the recurrent core of the LSTM-PB of Huynh & Kim (2017; ChaLearn LAP
     2017, Section 2.3.4). Same call contract as `keras.layers.LSTM`: with
     `return_state=True` it returns `[outputs, *states]` (`2 · depth` state tensors, time
     hidden and memory of every block) and accepts them back as `initial_state`.

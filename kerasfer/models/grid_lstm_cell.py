@@ -18,14 +18,14 @@ class GridLSTMCell(keras.layers.Layer):
     `t − 1` (the cell state) and along depth from block `d − 1` at `t`; the depth input of
     block 0 is the projected frame input with zero memory (Section 3.3), and the depth
     output of the last block is the cell output. This is the recurrent core of the LSTM-PB
-    of Phung et al. (paper 002, Section 2.3.4, Fig. 4), fed by landmarks and PB vectors.
+    of Huynh & Kim (2017, Section 2.3.4, Fig. 4), fed by landmarks and PB vectors.
 
     Args:
-        units: int. Size of every hidden and memory vector (paper 002: 512).
-        depth: int. Blocks along depth. Defaults to 2 (Fig. 4 of paper 002 shows a 2 × 2
+        units: int. Size of every hidden and memory vector (Huynh & Kim 2017: 512).
+        depth: int. Blocks along depth. Defaults to 2 (Fig. 4 of Huynh & Kim (2017) shows a 2 × 2
             grid of four blocks; an assumption).
         kernel_initializer: initializer of the input and block kernels. Defaults to
-            `"glorot_uniform"` (uniform, paper 002 Section 2.3.6).
+            `"glorot_uniform"` (uniform, Huynh & Kim 2017, Section 2.3.6).
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:

@@ -12,7 +12,7 @@ from keras import ops
 from kerasfer.models.grid_lstm import GridLSTM
 
 # Recurrent cores of the LSTM-PB: name → builder(units) of a layer returning
-# `[sequences, *states]`; "grid_lstm" is paper 002's 2D Grid LSTM (Section 2.3.4).
+# `[sequences, *states]`; "grid_lstm" is Huynh & Kim (2017)'s 2D Grid LSTM (Section 2.3.4).
 RECURRENT_CORES = {
     "lstm": lambda units: keras.layers.LSTM(units, return_sequences=True, return_state=True,
                                             kernel_initializer="glorot_uniform", name="lstm"),

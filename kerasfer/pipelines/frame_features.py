@@ -1,6 +1,6 @@
 """Frozen 2D backbone features of every frame, cached once and shared between runs.
 
-Two-stage systems (the relaxed CBP + RNN + CBP aggregation of Ayral et al.'s paper 000,
+Two-stage systems (the relaxed CBP + RNN + CBP aggregation of Ozkan & Akar (2017),
 "Relaxed spatio-temporal deep feature aggregation for real-fake expression prediction",
 Section 3) run a frozen, FER-trained 2D CNN on every aligned face and keep the ReLU map of
 its last convolutional block ("conv5"). `cached_frame_features` computes them once per
@@ -88,7 +88,7 @@ def cached_frame_features(index, records, backbone="fer_mini_xception", layer=No
 def per_person_normalized(features, records):
     """Subtracts from every frame the mean frame map of its person, over all their videos.
 
-    Paper 000 Section 3: "we separately normalize the deep features (conv5) for each person
+    Ozkan & Akar (2017), Section 3: "we separately normalize the deep features (conv5) for each person
     by subtracting the average of his/her facial emotions during video rather than overall
     dataset mean". Needs no label, so it applies to held-out people as well.
 

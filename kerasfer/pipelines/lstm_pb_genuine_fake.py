@@ -1,6 +1,6 @@
 """`lstm_pb_genuine_fake`: real-vs-fake expressions from landmark dynamics with LSTM-PB + GBM.
 
-The system of paper 002 (Phung et al., "Facial landmarks and LSTM with parametric bias for
+The system of Huynh & Kim (2017, "Facial landmarks and LSTM with parametric bias for
 real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one run:
 
 1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]) reduced
@@ -39,7 +39,7 @@ from kerasfer.pipelines.pipeline import Pipeline
 from kerasfer.pipelines.registry import register_pipeline
 
 # 36 of the 68 iBUG/dlib points: chin tip, brows, nose bridge and base, eyes, outer lip
-# corners and mid points (jaw sides and inner lip removed, paper 002 Fig. 2A) ...
+# corners and mid points (jaw sides and inner lip removed, Huynh & Kim 2017, Fig. 2A) ...
 _KEPT = ([8] + list(range(17, 27)) + [27, 30, 31, 33, 35] + list(range(36, 48))
          + [48, 50, 51, 52, 54, 56, 57, 58])
 # ... plus 4 points at the centre of a line (Fig. 2B): two cheeks (jaw 2 – nose wing 31,
@@ -48,9 +48,9 @@ _ADDED = ((2, 31), (14, 35), (17, 36), (26, 45))
 
 
 def paper_landmarks(landmarks):
-    """Maps `(..., 68, 2)` dlib landmarks to paper 002's 40 points `(..., 40, 2)`.
+    """Maps `(..., 68, 2)` dlib landmarks to Huynh & Kim (2017)'s 40 points `(..., 40, 2)`.
 
-    Paper 002 Section 2.2 names the removed groups (chin, inner mouth) and the added points
+    Huynh & Kim (2017), Section 2.2 names the removed groups (chin, inner mouth) and the added points
     (two cheeks, two brow ends, each the centre of a line) but not the exact indices; this
     choice of 36 kept points is an assumption.
     """
@@ -64,7 +64,7 @@ def paper_landmarks(landmarks):
 def box_jitter(landmarks, rng, max_fraction):
     """Landmarks re-expressed in a face box cropped by a random margin on every edge.
 
-    Paper 002 Section 2.4: "choose a random number, then use it in removing that amount of
+    Huynh & Kim (2017), Section 2.4: "choose a random number, then use it in removing that amount of
     pixels on edge for a detected face ... and generate the corresponding facial landmarks".
     With coordinates in [0, 1] of the box, removing margins `(l, t, r, b)` maps
     `x → (x − l) / (1 − l − r)`, `y → (y − t) / (1 − t − b)` (one crop per video).
@@ -80,7 +80,7 @@ def _resample(sequence, length):
 
 @dataclasses.dataclass
 class LstmPbOptions:
-    """`pipeline_options` of `lstm_pb_genuine_fake`; defaults are paper 002's values."""
+    """`pipeline_options` of `lstm_pb_genuine_fake`; defaults are Huynh & Kim (2017)'s values."""
 
     recurrent: str = "grid_lstm"
     pb_dim: int = 64
@@ -97,7 +97,7 @@ class LstmPbOptions:
 
 @register_pipeline("lstm_pb_genuine_fake")
 class LstmPbGenuineFakePipeline(Pipeline):
-    """Paper 002's real-vs-fake system (see module docstring); options `LstmPbOptions`."""
+    """Huynh & Kim (2017)'s real-vs-fake system (see module docstring); options `LstmPbOptions`."""
 
     options_class = LstmPbOptions
 

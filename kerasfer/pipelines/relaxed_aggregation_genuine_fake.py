@@ -1,6 +1,6 @@
 """`relaxed_aggregation_genuine_fake`: real-vs-fake expressions with CBP + RNN + CBP and SVMs.
 
-The system of paper 000 ("Relaxed spatio-temporal deep feature aggregation for real-fake
+The system of Ozkan & Akar (2017, "Relaxed spatio-temporal deep feature aggregation for real-fake
 expression prediction", ChaLearn LAP 2017), Sections 3-6, as one run:
 
 1. conv5 ReLU maps of every face from a frozen FER-trained 2D CNN, cached once
@@ -42,7 +42,7 @@ TABLE1_AGGREGATIONS = ("cbp", "netvlad", "rnn_cbp", "cbp_rnn_cbp", "cbp_rnn_netv
 
 @dataclasses.dataclass
 class RelaxedAggregationOptions:
-    """`pipeline_options` of `relaxed_aggregation_genuine_fake` (paper 000 settings)."""
+    """`pipeline_options` of `relaxed_aggregation_genuine_fake` (Ozkan & Akar 2017 settings)."""
 
     aggregation: str = "cbp_rnn_cbp"
     pca_components: int = 0
@@ -110,7 +110,7 @@ def _loop_to(frames, length):
 
 @register_pipeline("relaxed_aggregation_genuine_fake")
 class RelaxedAggregationGenuineFakePipeline(Pipeline):
-    """Paper 000's real-vs-fake system (see module docstring); options
+    """Ozkan & Akar (2017)'s real-vs-fake system (see module docstring); options
     `RelaxedAggregationOptions`, metric per-emotion AP and MAP."""
 
     options_class = RelaxedAggregationOptions
@@ -215,7 +215,7 @@ class RelaxedAggregationGenuineFakePipeline(Pipeline):
             _loop_to(features[r["id"]], self.interval)[None], training=False))[0]
             for r in records])
         if not self.options.aggregation.endswith("cbp"):
-            # CBP ends with the signed square root already (Gao et al., paper 000 Section 3).
+            # CBP ends with the signed square root already (Gao et al.; Ozkan & Akar 2017, Section 3).
             descriptors = power_normalization(descriptors, self.options.power_exponent)
         emotion_of = {i: e for e, pair in pairs.items() for i in pair}
         labels = np.array([int(r["label"]) for r in records])

@@ -1,4 +1,4 @@
-"""Paper 002's landmark LSTM-PB + gradient boosting run through kerasfer.fit / evaluate."""
+"""Huynh & Kim (2017)'s landmark LSTM-PB + gradient boosting run through kerasfer.fit / evaluate."""
 
 import json
 import os
@@ -13,7 +13,7 @@ from kerasfer.pipelines.lstm_pb_genuine_fake import box_jitter, paper_landmarks
 def test_forty_paper_landmarks_keep_points_and_add_line_centres():
     points = np.random.default_rng(0).random((3, 68, 2)).astype("float32")
     forty = paper_landmarks(points)
-    assert forty.shape == (3, 40, 2)  # 80 inputs per frame, paper 002 Section 2.3.5
+    assert forty.shape == (3, 40, 2)  # 80 inputs per frame, Huynh & Kim 2017, Section 2.3.5
     np.testing.assert_allclose(forty[:, 0], points[:, 8])  # chin tip kept
     np.testing.assert_allclose(forty[:, 36], (points[:, 2] + points[:, 31]) / 2)  # a cheek
     with pytest.raises(ValueError, match="Received: shape"):

@@ -1,4 +1,4 @@
-"""Paper 000's real-vs-fake run (relaxed aggregation + per-emotion SVM) through kerasfer.fit."""
+"""Ozkan & Akar (2017)'s real-vs-fake run (relaxed aggregation + per-emotion SVM) through kerasfer.fit."""
 
 import json
 import os

@@ -6,7 +6,7 @@ vector). Each action has a left and a right value so that posed expressions can 
 asymmetric. Class names not in `EXPRESSION_ACTIONS` get a configuration drawn from a hash of
 the name, so any list of C names gives C distinct, reproducible classes.
 
-Genuine versus posed (ChaLearn 2017 real/fake protocol, seed papers 000 and 002): posed
+Genuine versus posed (ChaLearn 2017 real/fake protocol, Ozkan & Akar 2017; Huynh & Kim 2017): posed
 expressions keep the mouth and brow actions but involve the eyes far less (no Duchenne
 cheek raise, `POSED_EYE_INVOLVEMENT`), are asymmetric (one side at
 `POSED_WEAK_SIDE_RANGE` of the other) and have a faster onset (see `timeline.py`).
