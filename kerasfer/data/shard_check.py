@@ -54,8 +54,11 @@ def corrupt_shard_error(shard_paths, error):
         error: `tf.errors.OpError`. The error TensorFlow raised.
     """
     corrupt = find_corrupt_shards(shard_paths)
-    fix = ("rebuild it: delete the shard and rerun `python -m tfrecords_builder` with the "
-           "same --out (its resume writes that shard's videos again), or restore it from a copy")
+    # The builder's resume counts a manifest-listed shard as done even when it is gone, so
+    # the rebuild is `--overwrite` (which deletes only what the manifest lists).
+    fix = ("restore the shard from a copy, or rebuild the dataset: rerun `python -m "
+           "tfrecords_builder` with the same --source and --out and --overwrite (it deletes "
+           "only the files its manifest lists)")
     if not corrupt:
         return SchemaError(None, f"a shard could not be read ({_cause(error)}) but every shard "
                            "reads to the end now", "check the disk, then rerun")

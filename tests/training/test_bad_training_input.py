@@ -27,7 +27,7 @@ def test_truncated_shard_names_the_shard_and_the_fix(tiny_dataset_dir, tmp_path,
     assert "\n" not in err and "DataLossError" not in err
     assert err.startswith(f"error: {shard}: corrupt shard: "), err
     assert "truncated record" in err or "corrupted record" in err
-    assert "rerun `python -m tfrecords_builder` with the same --out" in err
+    assert "rerun `python -m tfrecords_builder` with the same --source and --out and --overwrite" in err
 
 
 def _splits_file(tmp_path, data_dir, train_labels, validation_labels):
