@@ -116,6 +116,7 @@ def processes(exported, tmp_path_factory):
     return {name: finish(process) for name, process in running.items()}, videos, folder
 
 
+@pytest.mark.slow
 def test_saved_model_cli_show_lists_uint8_signature(processes):
     serving = processes[0]["show"].split("signature_def['serving_default']")[1]
     assert "inputs['videos']" in serving and "dtype: DT_UINT8" in serving.split("outputs[")[0]
@@ -230,6 +231,7 @@ def test_export_argument_errors(exported, tmp_path):
                            class_names=NAMES)
 
 
+@pytest.mark.slow
 def test_strided_registry_model_export_matches_scorer(tmp_path):
     # r3d_18 is fully convolutional with a temporal stride (frames' < frames): it is scored
     # clip by clip (every F-frame window through the whole model), in the scorer and in the

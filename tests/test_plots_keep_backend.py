@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import matplotlib
 matplotlib.use("svg")
@@ -17,6 +19,7 @@ print(matplotlib.get_backend())
 """
 
 
+@pytest.mark.slow
 def test_plots_leave_the_backend_alone(tmp_path):
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)

@@ -133,6 +133,7 @@ def test_windowed_jpeg_decode_matches_whole_frame_augmentation():
         assert 0 < int(window[2]) * int(window[3]) < 48 * 48
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("normalization,channels", [("unit", 3), ("imagenet", 3),
                                                     ("minus_one_one", 1)])
 def test_fused_xla_augmentation_equals_the_ops(normalization, channels):

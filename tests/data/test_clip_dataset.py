@@ -45,6 +45,7 @@ def check_content(clip, video):
     assert abs(blue - video_level(video)) < 4
 
 
+@pytest.mark.slow
 def test_shapes_and_dtypes(index):
     batch = next(iter(make(index, batch_size=4)))
     assert batch["clip"].shape == (4, F, 16, 16, 3) and batch["clip"].dtype == tf.float32
@@ -80,6 +81,7 @@ def test_planned_clip_is_returned_and_plan_read_each_epoch(index):
     assert int(plan.epoch.numpy()) == 2
 
 
+@pytest.mark.slow
 def test_random_starts_are_uniform_in_range_and_change_per_epoch(index):
     dataset = make(index, augment=False, clean_copy=False)
     epochs = [clips_of(dataset) for _ in range(6)]
@@ -143,6 +145,7 @@ def test_frame_stride(index):
     check_content(clips[2], 2)
 
 
+@pytest.mark.slow
 def test_same_seed_same_batches_and_other_seed_differs(index):
     def run(seed):
         dataset = make(index, seed=seed, batch_size=4)

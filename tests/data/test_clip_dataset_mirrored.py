@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import json, os, sys
@@ -61,6 +63,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_splits_global_batch_and_honours_plan(tmp_path):
     completed = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "ds")],
                                capture_output=True, text=True, timeout=300)

@@ -183,6 +183,7 @@ def _features(frames, side=16):
     return rows / (rows.std(axis=1, keepdims=True) + 1e-6)
 
 
+@pytest.mark.slow
 def test_expression_cue_is_localized_at_the_apex():
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits

@@ -114,6 +114,7 @@ def fit_run(runs):
     return run_dir
 
 
+@pytest.mark.slow
 def test_evaluate_cli_end_to_end(fit_run, runs):
     _, data_dir, _ = runs
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -142,6 +143,7 @@ def test_evaluate_cli_end_to_end(fit_run, runs):
                                expected.probabilities[:, 0], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_evaluate_runs_aggregates_mean_and_se(runs, tmp_path, capsys):
     run_dirs, data_dir, ids = runs
     assert evaluate_main(["--runs", *run_dirs, "--out", str(tmp_path / "agg"),

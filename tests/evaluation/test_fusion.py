@@ -77,6 +77,7 @@ def test_bad_arguments():
         AudioClassifier("knn")
 
 
+@pytest.mark.slow
 def test_audio_classifiers_on_synthetic_speech_of_held_out_speakers():
     pytest.importorskip("opensmile")
     from kerasfer.data.synthetic.audio_track import render_audio_track, speaker_pitch

@@ -74,6 +74,7 @@ def test_cbp_of_two_inputs_equals_naive_tensor_sketch():
     assert [w.shape[0] for w in layer.hashes] == [6, 4]
 
 
+@pytest.mark.slow
 def test_cbp_inner_product_estimates_squared_dot_product():
     # <TS(x ⊗ x), TS(y ⊗ y)> is unbiased for <x, y>² over the random hashes (Pham & Pagh
     # 2013). Sharing one hash for both sketches would give about 2<x, y>² instead.
@@ -193,6 +194,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_cbp_and_net_vlad_run_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same outputs, finite nonzero gradients.

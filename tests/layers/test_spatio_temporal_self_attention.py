@@ -195,6 +195,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_attention_and_transformer_layers_run_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same outputs, nonzero finite gradients.

@@ -35,6 +35,7 @@ def lstm_parameters(units, inputs):
     return 4 * (units * (inputs + units) + units)
 
 
+@pytest.mark.slow
 def test_parameter_count_at_the_paper_settings():
     # Section 4.3.3: VGG16 to fc6 (4096), Bi-LSTM of 1024 hidden nodes, fc classifier, 7 classes.
     classes, units, fc6 = 7, 1024, 4096
@@ -135,6 +136,7 @@ def test_features_only_model_equals_the_full_model_on_extracted_fc6(tmp_path):
     np.testing.assert_allclose(head(features), full(clips), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_one_training_step_on_a_tiny_model():
     keras.utils.set_random_seed(5)
     model = cnn_bilstm(3, fc_units=8, **TINY)
@@ -206,6 +208,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_runs_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same logits, finite gradients.

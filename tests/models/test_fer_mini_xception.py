@@ -134,6 +134,7 @@ def test_pretrained_path_inflates_a_saved_2d_model(tmp_path):
                                   .numpy())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [5, 32, 48])
 def test_small_inputs_and_three_channels_from_a_grey_model(tmp_path, size):
     keras.utils.set_random_seed(8)

@@ -45,6 +45,7 @@ def test_round_trips_and_bad_arguments(tmp_path):
         GridLSTM(5, depth=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recurrent", ["lstm", "grid_lstm"])
 def test_lstm_pb_trains_saves_and_loads_with_either_core(tmp_path, recurrent):
     keras.utils.set_random_seed(0)

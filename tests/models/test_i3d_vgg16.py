@@ -9,6 +9,7 @@ from kerasfer.models.i3d_vgg16 import i3d_vgg16
 from kerasfer.models.i3d_vgg16 import vgg16_2d
 
 
+@pytest.mark.slow
 def test_thesis_parameter_count_at_224_with_7_classes():
     # Thesis Section 2.1.3: "The model contains 164M trained parameters".
     model = get_model("i3d_vgg16", num_classes=7)

@@ -95,6 +95,7 @@ def test_any_number_of_frames_and_sequential():
     assert conv.kernel.shape == (5, 3, 3, 1, 3)
 
 
+@pytest.mark.slow
 def test_real_vgg16_architecture_boring_video():
     keras.utils.set_random_seed(2)
     vgg = keras.applications.VGG16(weights=None, include_top=True, input_shape=(32, 32, 3))
@@ -185,6 +186,7 @@ print("jax ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_inflated_model_runs_on_jax(mixed, tmp_path):
     # Saved under TensorFlow, reloaded under JAX: DepthwiseConv3D, TemporalPadding and the

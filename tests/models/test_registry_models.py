@@ -186,6 +186,7 @@ JAX_SCRIPT = textwrap.dedent("""
 JAX_MODELS = ("r3d_18_dense", "resnext3d_101")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_models_and_pooling_layers_run_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same logits, finite gradients.

@@ -51,6 +51,7 @@ def test_grouped_conv3d_equals_split_and_concat():
     np.testing.assert_allclose(y, np.concatenate(per_group, axis=-1), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_pooling_modes_do_not_change_the_parameter_count():
     counts = {(pooling, spatial): trainable_count(resnet3d(7, pooling=pooling,
                                                            spatial_pooling=spatial, **TINY))
@@ -123,6 +124,7 @@ def test_shortcut_b_projects_and_bottleneck_expands():
     assert backbone.get_layer("stage4_block1_conv3").filters == 128
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs,message", [
     ({"depth": 19}, "Received: depth=19"),
     ({"shortcut_type": "C"}, "Received: shortcut_type='C'"),

@@ -153,6 +153,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_runs_on_jax(tmp_path):
     # Saved under TensorFlow, reloaded under JAX: same logits, penalty, finite gradients.

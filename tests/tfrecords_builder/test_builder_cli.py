@@ -148,6 +148,7 @@ def two_videos(tmp_path_factory, carphone_path):
     return write_csv(root / "list.csv", [("a.mp4", "x"), ("b.mp4", "y")]), root
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_bytes_and_resume_writes_nothing(two_videos, capsys):
     csv_path, root = two_videos
     outputs = {}
@@ -223,6 +224,7 @@ def test_ctrl_c_drops_the_unfinished_shard_and_rerun_completes(tmp_path, carphon
     assert sorted(read_records(out)) == ids
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_rerun_writes_every_video_once(tmp_path, carphone_path):
     ids, csv_path = copies(tmp_path, carphone_path, 8)
     out = tmp_path / "out"

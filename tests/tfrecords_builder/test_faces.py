@@ -119,6 +119,7 @@ def test_largest_face_is_kept(carphone_frames):
     assert box is not None and box[0] > 240 and (box[2] - box[0]) > 60
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("detector", ["cnn", "haar"])
 def test_cnn_and_haar_find_the_same_face_as_hog(carphone_frames, detector):
     assert haar_cascade_path().endswith("haarcascade_frontalface_default.xml")

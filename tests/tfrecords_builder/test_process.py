@@ -87,6 +87,7 @@ def test_detect_every_marks_tracked_frames(carphone_path, carphone_video):
             assert np.linalg.norm(centre - (other[:2] + other[2:]) / 2) < 8
 
 
+@pytest.mark.slow
 def test_bikes_has_no_face(bikes_path):
     with pytest.raises(NoFaceError) as info:
         process_video(VideoItem(bikes_path, "bikes", "x"), FaceOptions())

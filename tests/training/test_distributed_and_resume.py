@@ -14,6 +14,7 @@ from training_helpers import run_python, tiny_overrides
 from kerasfer.data.sampling import TemporalStochasticSoftmaxSampler
 
 
+@pytest.mark.slow
 def test_two_logical_devices_give_the_same_score_table_as_one(tiny_dataset_dir, tmp_path):
     from kerasfer import schema
     from kerasfer.data.folds import save_splits
@@ -61,6 +62,7 @@ print("RESULT" + json.dumps(result))
     np.testing.assert_allclose(two["values"], one["values"], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_mid_epoch(tiny_dataset_dir, tmp_path):
     run_dir = tmp_path / "run"
     marker = tmp_path / "in_epoch_3"

@@ -61,6 +61,7 @@ def _fit_argv(tiny_dataset_dir, run_dir, **extra):
     return tiny_overrides(tiny_dataset_dir, run_dir, epochs=1, **values)
 
 
+@pytest.mark.slow
 def test_fit_evaluates_and_exports_as_functions(tiny_dataset_dir, tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(_fit_argv(tiny_dataset_dir, run_dir)) == 0
@@ -70,6 +71,7 @@ def test_fit_evaluates_and_exports_as_functions(tiny_dataset_dir, tmp_path, caps
     assert (run_dir / "export" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow
 def test_fit_exits_nonzero_when_evaluation_or_export_fails(tiny_dataset_dir, tmp_path, capsys):
     # Evaluation: the synthetic dataset has no test videos. Export: RUN/export holds a file
     # kerasfer did not write, which export refuses to replace (and must keep).

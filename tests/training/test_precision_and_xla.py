@@ -4,6 +4,7 @@ the mixed-precision policy is process-global)."""
 import json
 
 import numpy as np
+import pytest
 
 from training_helpers import run_python
 from training_helpers import tiny_overrides
@@ -29,6 +30,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_xla_fit(tiny_dataset_dir, tmp_path):
     overrides = tiny_overrides(tiny_dataset_dir, tmp_path / "run", epochs=2,
                                **{"train.mixed_precision": True, "train.jit_compile": True})

@@ -33,6 +33,7 @@ def trained(tiny_dataset_dir, tmp_path_factory):
     return experiment, trained_starts
 
 
+@pytest.mark.slow
 def test_clips_trained_on_are_exactly_the_planned_ones(trained):
     experiment, trained_starts = trained
     sampler = experiment.sampler
@@ -116,6 +117,7 @@ def test_tensorboard_scalars_and_images(trained):
     assert decoded.shape[:2] == (int(height), int(width)) and decoded.std() > 0
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config):
     config = tiny_config(epochs=3)
 
@@ -139,6 +141,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_config):
     assert all(np.all(np.isfinite(w.numpy())) for w in restored.network.weights)
 
 
+@pytest.mark.slow
 def test_early_stopping_after_patience_epochs_without_improvement(tiny_config):
     # A learning rate of ~0 keeps the validation accuracy constant: no epoch after the first
     # improves, so patience 1 stops after epoch 1 and the stop is remembered on resume.
@@ -153,6 +156,7 @@ def test_early_stopping_after_patience_epochs_without_improvement(tiny_config):
     assert again.backup.finished(6)
 
 
+@pytest.mark.slow
 def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(tiny_config):
     # Whole-video clips have no start to plan: the callback still checks that every video is
     # trained on once per epoch, but not against planned starts (all clips start at 0).
@@ -166,6 +170,7 @@ def test_random_segment_clips_train_every_video_once_with_the_uniform_sampler(ti
     assert [h["epoch"] for h in experiment.backup.history] == [1, 2]
 
 
+@pytest.mark.slow
 def test_best_epoch_is_one_based_for_users(tiny_config, capsys):
     # Keras prints "Epoch 1/2" for epoch index 0: the summary and the CLI line say 1 too.
     from kerasfer.fit import main
