@@ -75,6 +75,18 @@ uniform and softmax γ_s = 1; (3) softmax γ_s = 0.5 and 2 (pretrained); (4) REI
 (pretrained); (5) apex_fraction 0.5, pretrained, uniform and softmax γ_s = 1. Every arm of
 the extended grid gets exactly the training of the core grid; nothing is tuned per arm.
 
+AMENDMENT 3 (session of 2026-12-02 07:10 UTC, written before any run it governs; the
+core-LR results above were known, no extended-grid arm had been run except (1) on seeds 0,
+3, 4): the extended grid is run at the core-LR setting (Adam 1e-4 for EVERY arm), in this
+order of priority, each arm seeds 0–4: (a) cue sparsity, pretrained: apex_fraction 0.2 and
+0.5, {uniform, softmax γ_s = 1} (0.2 was in the issue's grid but missing above); (b) scratch
+initialisation, apex 0.1, {uniform, softmax γ_s = 1}; (c) softmax γ_s = 0.5 and 2; (d)
+REINFORCE; (e) the author's exploration on seeds 1, 2; (f) the core-LR arms on seeds 5–9,
+to test the core difference with 10 seeds (paired t, 9 degrees of freedom: 2.262 × SE). The
+decision rule is applied to each sparsity level and initialisation separately, every arm at
+γ_p = 0 and 1. Two study processes run side by side (one TensorFlow thread each); nothing
+else changes. Whatever part is not finished in the session is reported as not run.
+
 Decision rule (core grid): with d = softmax − uniform test accuracy per seed (paired),
 mean ± standard error over the 5 seeds, at γ_p = 0 and at γ_p = 1 separately:
 "softmax helps" if mean d ≥ 3 points at BOTH γ_p AND softmax's mean epochs-to-target is
@@ -158,7 +170,8 @@ CORE = [Condition("uniform"), Condition("softmax")]
 EXTENDED = [Condition("softmax", exploration="author"),
             Condition("uniform", init="scratch"), Condition("softmax", init="scratch"),
             Condition("softmax", 0.5), Condition("softmax", 2.0), Condition("reinforce"),
-            Condition("uniform", apex_fraction=0.5), Condition("softmax", apex_fraction=0.5)]
+            Condition("uniform", apex_fraction=0.5), Condition("softmax", apex_fraction=0.5),
+            Condition("uniform", apex_fraction=0.2), Condition("softmax", apex_fraction=0.2)]
 
 
 # ----------------------------------------------------------------------------- data
