@@ -573,10 +573,10 @@ def main(argv=None):
             with open(cache_path, "rb") as handle:
                 return pickle.load(handle)
         value = make()
-        tmp = f"{cache_path}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as handle:
+        from kerasfer.atomic_write import atomic_writer
+
+        with atomic_writer(cache_path, binary=True) as handle:  # O_EXCL | O_NOFOLLOW
             pickle.dump(value, handle)
-        os.replace(tmp, cache_path)
         return value
     started = time.time()
     if args.exploration_simulation:

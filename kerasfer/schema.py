@@ -55,6 +55,7 @@ import os
 
 import numpy as np
 
+from kerasfer.atomic_write import atomic_writer
 from kerasfer.errors import SchemaError
 
 SCHEMA_VERSION = 1
@@ -362,20 +363,10 @@ def read_classes(directory):
 def write_json_atomic(path, payload):
     """Writes JSON to `path` through a temporary file and an atomic rename.
 
-    The temporary file `<path>.tmp-<pid>` is opened without following a symbolic link
-    (`O_NOFOLLOW`: a link planted there is never written through) and removed if writing
-    fails; `os.replace` replaces `path` itself, never a link's target.
+    See `kerasfer.atomic_write`: the temporary file (`<path>.tmp-<pid>` unless something
+    already stands there) is created with `O_EXCL | O_NOFOLLOW`, so a link planted there is
+    never written through, and removed if writing fails; `os.replace` replaces `path`
+    itself, never a link's target.
     """
-    tmp = f"{path}.tmp-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0),
-                 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp) and not os.path.isdir(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path) as handle:
+        json.dump(payload, handle, indent=1)

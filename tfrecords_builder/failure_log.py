@@ -6,6 +6,7 @@ import json
 import os
 
 from kerasfer import schema
+from kerasfer.atomic_write import write_text_atomic
 
 
 class FailureLog:
@@ -52,15 +53,8 @@ class FailureLog:
 
     def _write(self):
         text = self._text()
-        temporary = f"{self.path}.tmp-{os.getpid()}"
         # Never written through a symbolic link planted at the temporary name.
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
-                     getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        write_text_atomic(self.path, text)
         self._on_disk = text
 
     def finish(self):

@@ -2,8 +2,10 @@
 
 `ClipScoringModel` wraps the network for training; the file users load
 (`best_model.keras`, read by `kerasfer.evaluate` and `kerasfer.export`) is the network
-itself. The model is written to a temporary file next to it and renamed over it, so a kill
-during the save keeps the previous best model.
+itself. Keras saves to a path, so each save goes into a fresh private directory
+(`tempfile.mkdtemp`, mode 0o700, a new random name: nothing planted beforehand can stand
+in it) next to the final file, and the saved file is renamed over `best_model.keras`;
+a kill during the save keeps the previous best model.
 
 Example:
 
@@ -14,6 +16,8 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import keras
 
@@ -29,15 +33,21 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath, monitor="val_accuracy"):
         self.final_path = str(filepath)
-        root, extension = os.path.splitext(self.final_path)
-        self.partial_path = f"{root}.tmp-{os.getpid()}{extension}"
-        super().__init__(self.partial_path, monitor=monitor, save_best_only=True,
+        super().__init__(self.final_path, monitor=monitor, save_best_only=True,
                          mode="min" if "loss" in monitor else "max")
 
     def set_model(self, model):
         super().set_model(getattr(model, "network", model))
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if os.path.exists(self.partial_path):
-            os.replace(self.partial_path, self.final_path)
+        directory, name = os.path.split(os.path.abspath(self.final_path))
+        os.makedirs(directory, exist_ok=True)
+        private = tempfile.mkdtemp(prefix=f"{name}.tmp-", dir=directory)
+        self.filepath = os.path.join(private, name)     # where Keras' save writes
+        try:
+            super().on_epoch_end(epoch, logs)
+            if os.path.exists(self.filepath):
+                os.replace(self.filepath, self.final_path)
+        finally:
+            self.filepath = self.final_path
+            shutil.rmtree(private, ignore_errors=True)  # the folder this call created

@@ -23,12 +23,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 
 import keras
 import numpy as np
 
+from kerasfer import schema
 from kerasfer.data.sampling.cue_hit_rate import (clip_hit_masks, expected_hit_rate, hit_rate,
                                                  score_label_correlation, uniform_hit_rate)
 
@@ -119,7 +119,6 @@ class CueHitRateCallback(keras.callbacks.Callback):
             return
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, "cue_hit_rate.json")
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
-            json.dump({"uniform": self.uniform, "exploitation": self.exploitation_hit_rate(),
-                       "epochs": self.history}, handle, indent=1)
-        os.replace(path + ".tmp", path)
+        schema.write_json_atomic(path, {"uniform": self.uniform,
+                                        "exploitation": self.exploitation_hit_rate(),
+                                        "epochs": self.history})

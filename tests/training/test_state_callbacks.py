@@ -47,6 +47,43 @@ def test_best_model_keeps_the_resumed_best_and_saves_the_network_atomically(tmp_
     assert [p.name for p in tmp_path.iterdir()] == ["best_model.keras"]   # no partial file
 
 
+def test_best_model_is_never_saved_through_a_planted_link_and_a_failed_save_keeps_it(
+        tmp_path, monkeypatch):
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    precious = outside / "precious.keras"
+    precious.write_bytes(b"keep")
+    run = tmp_path / "run"
+    run.mkdir()
+    pid = os.getpid()
+    links = [run / f"best_model.tmp-{pid}.keras", run / f"best_model.keras.tmp-{pid}"]
+    for link in links:                              # the predictable names a writer might use
+        os.symlink(precious, link)
+    network = _model()
+    best = BestModelCheckpoint(str(run / "best_model.keras"), monitor="val_loss")
+    best.set_model(network)
+    best.on_epoch_end(0, {"val_loss": 1.0})
+    assert precious.read_bytes() == b"keep"
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        ["best_model.keras"] + [link.name for link in links])
+    saved = (run / "best_model.keras").read_bytes()
+
+    def failing_save(path, overwrite=True):
+        with open(path, "wb") as handle:
+            handle.write(b"half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(network, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        best.on_epoch_end(1, {"val_loss": 0.5})
+    assert (run / "best_model.keras").read_bytes() == saved   # the previous best kept
+    assert sorted(p.name for p in run.iterdir()) == sorted(
+        ["best_model.keras"] + [link.name for link in links])  # no partial file or folder
+    assert best.filepath == str(run / "best_model.keras")
+
+
 def test_nan_stop_names_the_epoch_one_based_and_raises_at_once():
     stop = NaNStop("runs/x")
     stop.set_model(_model())
