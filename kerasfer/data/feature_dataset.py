@@ -7,7 +7,9 @@ streams the cached `(frames, dim)` arrays, whole or as planned clips.
 
 Directory layout: `<feature_dir>/<safe id>-<hash>.npy` (float32 or float16 `(frames,
 dim…)`, one row per kept frame, in frame order) and `<feature_dir>/features.json`
-(`{"shape": [dim…], "dtype": …, "ids": {video id: file name}}`).
+(`{"shape": [dim…], "dtype": …, "ids": {video id: file name}}`), plus kerasfer's
+ownership marker (`kerasfer.owned_directory`): files are written or replaced only in a
+directory this module created, found empty, or wrote before.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import re
 import numpy as np
 
 from kerasfer import schema
+from kerasfer.atomic_write import atomic_writer
 from kerasfer.data.clip_indices import clip_frame_indices, clip_seed
 from kerasfer.data.clip_plan import ClipPlan
 from kerasfer.data.evaluation_dataset import evaluation_dataset
 from kerasfer.errors import SchemaError
 
 FEATURES_FILENAME = "features.json"
+TOOL = "kerasfer.data.feature_dataset"
+# `feature_file_name` and the temporary names of its atomic writes.
+_FEATURE_FILE = re.compile(
+    r"[A-Za-z0-9._-]{1,80}-[0-9a-f]{10}\.npy(\.tmp-\d+(-[0-9a-f]+)?(\.npy)?)?")
 
 
 def feature_file_name(video_id):
@@ -35,20 +42,51 @@ def feature_file_name(video_id):
     return f"{slug}-{digest}.npy"
 
 
+def _written_before_the_marker(feature_dir, names):
+    """True for a cache an earlier kerasfer wrote: only its feature files and `features.json`."""
+    listed = set()
+    if FEATURES_FILENAME in names:
+        try:
+            with open(os.path.join(feature_dir, FEATURES_FILENAME), encoding="utf-8") as handle:
+                listed = set(json.load(handle)["ids"].values())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+    return all(name == FEATURES_FILENAME or name in listed or _FEATURE_FILE.fullmatch(name)
+               for name in names)
+
+
+def claim_feature_dir(feature_dir):
+    """Creates `feature_dir` or checks that kerasfer's feature cache may write into it.
+
+    Raises:
+        SchemaError: the directory is not empty and kerasfer did not create it (no
+            ownership marker, and not only the feature files and `features.json` an
+            earlier kerasfer wrote), or another kerasfer tool owns it. Nothing is written or deleted then.
+    """
+    from kerasfer.owned_directory import OwnedDirectory
+
+    OwnedDirectory(feature_dir, TOOL, flag="feature_dir").claim(
+        adopt=lambda names: _written_before_the_marker(feature_dir, names))
+
+
 def write_frame_features(index, records, extract_fn, feature_dir, image_size=112,
                          normalization="imagenet", grayscale=False, chunk_frames=64,
                          dtype="float32", overwrite=False):
     """Runs `extract_fn` on every frame of `records` and saves one `.npy` per video.
 
     Resumable: videos whose file exists are skipped unless `overwrite`; each file is
-    written under a temporary name and renamed, so a killed run leaves no partial file.
+    written under a temporary name and renamed (`kerasfer.atomic_write`), so a killed run
+    leaves no partial file. The directory is claimed first (`claim_feature_dir`): a
+    non-empty directory kerasfer did not create is refused, so `overwrite` never replaces
+    a file kerasfer did not write.
 
     Args:
         index: `DatasetIndex`.
         records: list of dict. Videos to process.
         extract_fn: callable. Maps float32 frames `(n, image_size, image_size, channels)`
             (normalised as `normalization`) to features `(n, dim…)`, e.g. a Keras model.
-        feature_dir: str. Output directory (created).
+        feature_dir: str. Output directory (created; new, empty or written by this
+            function).
         image_size, normalization, grayscale: frames as `evaluation_dataset` yields them.
         chunk_frames: int. Frames per `extract_fn` call. Defaults to 64.
         dtype: str. Stored dtype, `"float32"` or `"float16"`. Defaults to `"float32"`.
@@ -57,12 +95,15 @@ def write_frame_features(index, records, extract_fn, feature_dir, image_size=112
     Returns:
         dict mapping video id → `.npy` path.
 
+    Raises:
+        SchemaError: `feature_dir` is not empty and kerasfer did not create it.
+
     Example:
 
     >>> backbone = keras.Sequential([keras.layers.Conv2D(8, 3), keras.layers.GlobalAveragePooling2D()])
     >>> write_frame_features(index, records, backbone.predict_on_batch, "features/")
     """
-    os.makedirs(feature_dir, exist_ok=True)
+    claim_feature_dir(feature_dir)
     meta_path = os.path.join(feature_dir, FEATURES_FILENAME)
     meta = {"ids": {}}
     if os.path.exists(meta_path) and not overwrite:
@@ -80,9 +121,8 @@ def write_frame_features(index, records, extract_fn, feature_dir, image_size=112
                         for start in range(0, int(frames.shape[0]), chunk_frames)]
             features = np.concatenate(features, axis=0).astype(dtype)
             video_id = batch["id"][0].numpy().decode()
-            tmp = paths[video_id] + f".tmp-{os.getpid()}.npy"
-            np.save(tmp, features)
-            os.replace(tmp, paths[video_id])
+            with atomic_writer(paths[video_id], binary=True) as handle:
+                np.save(handle, features)
             meta["shape"] = list(features.shape[1:])
             meta["dtype"] = str(features.dtype)
     meta["ids"].update({video_id: os.path.basename(path) for video_id, path in paths.items()})

@@ -153,3 +153,42 @@ def test_feature_cache_round_trip_and_planned_clips(index, tmp_path):
     np.testing.assert_array_equal(clips["frame_index"][1], [0, 1, 2, 3, 0])
     with pytest.raises(SchemaError, match="no feature cache"):
         feature_dataset(str(tmp_path), records)
+
+
+def _mean_colour(frames):
+    return tf.reduce_mean(frames, axis=[1, 2]) * 255
+
+
+def test_feature_cache_never_overwrites_in_a_directory_kerasfer_did_not_create(index, tmp_path):
+    from kerasfer.data.feature_dataset import feature_file_name
+    from kerasfer.owned_directory import MARKER_FILENAME
+
+    records = index.select()[:2]
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    precious = foreign / feature_file_name(records[0]["id"])     # the user's own array
+    np.save(precious, np.arange(3.0))
+    (foreign / "notes.txt").write_text("keep")
+    for overwrite in (True, False):
+        with pytest.raises(SchemaError, match=r"mine: is not empty and kerasfer did not "
+                           r"create it \(it holds notes.txt, .*new or empty feature_dir"):
+            write_frame_features(index, records, _mean_colour, str(foreign), image_size=8,
+                                 normalization="unit", overwrite=overwrite)
+    np.testing.assert_array_equal(np.load(precious), np.arange(3.0))
+    assert sorted(os.listdir(foreign)) == sorted([precious.name, "notes.txt"])
+
+    owned = str(tmp_path / "features")                             # created: claimed
+    paths = write_frame_features(index, records, _mean_colour, owned, image_size=8,
+                                 normalization="unit")
+    assert os.path.exists(os.path.join(owned, MARKER_FILENAME))
+    before = np.load(paths[records[0]["id"]])
+    write_frame_features(index, records, lambda x: _mean_colour(x) * 0, owned, image_size=8,
+                         normalization="unit", overwrite=True)     # its own files: replaced
+    assert before.any() and not np.load(paths[records[0]["id"]]).any()
+
+    os.unlink(os.path.join(owned, MARKER_FILENAME))                # a cache written before
+    write_frame_features(index, records, _mean_colour, owned, image_size=8,  # the marker
+                         normalization="unit", overwrite=True)     # is adopted
+    np.testing.assert_allclose(np.load(paths[records[0]["id"]]), before)
+    assert sorted(os.listdir(owned)) == sorted(
+        [MARKER_FILENAME, "features.json"] + [os.path.basename(p) for p in paths.values()])
