@@ -92,6 +92,42 @@ def mean_average_precision(per_emotion):
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
+def genuine_fake_metrics(is_genuine, genuine_scores, emotions, threshold):
+    """Accuracy and average precision of genuine scores, overall and per emotion.
+
+    Args:
+        is_genuine: array `(videos,)` of 0/1 (1 = genuine).
+        genuine_scores: float array `(videos,)`. Higher means more likely genuine.
+        emotions: sequence `(videos,)` of emotion names.
+        threshold: float. A video is predicted genuine when its score is above it (0 for
+            SVM decision values, 0.5 for probabilities).
+
+    Returns:
+        dict with `accuracy`, `per_emotion_accuracy`, `mean_average_precision` (MAP of
+        Ozkan & Akar 2017) and `per_emotion_average_precision`.
+
+    Example:
+
+    >>> genuine_fake_metrics([1, 0], [0.9, 0.2], ["happy", "happy"], 0.5)["accuracy"]
+    1.0
+    """
+    is_genuine = np.asarray(is_genuine).reshape(-1)
+    predicted = (np.asarray(genuine_scores, dtype=np.float64).reshape(-1) > threshold)
+    ap = per_emotion_average_precision(is_genuine, genuine_scores, emotions)
+    return {"accuracy": float(np.mean(is_genuine == predicted.astype(int))),
+            "per_emotion_accuracy": per_emotion_accuracy(is_genuine, predicted.astype(int),
+                                                         emotions),
+            "mean_average_precision": mean_average_precision(ap),
+            "per_emotion_average_precision": ap}
+
+
+def chance_mean_average_precision(is_genuine, emotions, repeats=200, seed=0):
+    """Mean MAP of `repeats` random rankings of the same videos: the chance level to beat."""
+    rng = np.random.default_rng(seed)
+    return float(np.mean([mean_average_precision(per_emotion_average_precision(
+        is_genuine, rng.random(len(is_genuine)), emotions)) for _ in range(repeats)]))
+
+
 def parse_genuine_fake_classes(class_names):
     """Maps 2·E classes named `<emotion>_<genuine|fake>` to `{emotion: (genuine, fake)}`.
 

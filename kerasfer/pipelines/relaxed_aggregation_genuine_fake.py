@@ -34,7 +34,7 @@ import os
 import numpy as np
 
 from kerasfer.errors import ConfigError
-from kerasfer.pipelines.pipeline import Pipeline
+from kerasfer.pipelines.genuine_fake_pipeline import GenuineFakePipeline
 from kerasfer.pipelines.registry import register_pipeline
 
 TABLE1_AGGREGATIONS = ("cbp", "netvlad", "rnn_cbp", "cbp_rnn_cbp", "cbp_rnn_netvlad")
@@ -109,7 +109,7 @@ def _loop_to(frames, length):
 
 
 @register_pipeline("relaxed_aggregation_genuine_fake")
-class RelaxedAggregationGenuineFakePipeline(Pipeline):
+class RelaxedAggregationGenuineFakePipeline(GenuineFakePipeline):
     """Ozkan & Akar (2017)'s real-vs-fake system (see module docstring); options
     `RelaxedAggregationOptions`, metric per-emotion AP and MAP."""
 
@@ -183,18 +183,10 @@ class RelaxedAggregationGenuineFakePipeline(Pipeline):
         import joblib
         import keras
 
-        from kerasfer.evaluation.genuine_fake import parse_genuine_fake_classes
         from kerasfer.evaluation.relaxed_aggregation_svm import fit_linear_svm, power_normalization
 
-        index, splits = self.prepare_data()
-        pairs = parse_genuine_fake_classes(index.classes)
-        if pairs is None:
-            raise ConfigError(index.data_dir, f"classes {list(index.classes)} are not "
-                              "<emotion>_genuine / <emotion>_posed pairs",
-                              "build the dataset with genuine/fake labels, or set "
-                              "data.synthetic.genuine_posed=true")
-        ids = [i for name in ("train", "validation", "test") for i in splits.get(name) or []]
-        records = index.select(ids=ids)
+        index, splits, pairs, records = self.prepare_genuine_fake_data()
+        ids = [r["id"] for r in records]
         features = self._features(index, records)
         train_records = index.select(ids=splits["train"])
         if self.options.pca_components:
@@ -240,19 +232,14 @@ class RelaxedAggregationGenuineFakePipeline(Pipeline):
         import joblib
 
         from kerasfer.evaluation.genuine_fake import (
-            mean_average_precision,
-            per_emotion_accuracy,
-            per_emotion_average_precision,
+            chance_mean_average_precision,
+            genuine_fake_metrics,
         )
 
-        split = split or self.config.eval.split
-        splits = self.read_json("splits.json")
-        if not splits.get(split):
-            raise ConfigError(os.path.join(self.run_dir, "splits.json"),
-                              f"split {split!r} holds no video", "pass --split validation")
+        split, split_ids = self.evaluation_split(split)
         saved = np.load(os.path.join(self.run_dir, "descriptors.npz"))
         svms = joblib.load(os.path.join(self.run_dir, "svm.joblib"))
-        chosen = np.isin(saved["ids"], splits[split])
+        chosen = np.isin(saved["ids"], split_ids)
         emotions = saved["emotions"][chosen]
         scores = np.zeros(int(chosen.sum()))
         for emotion, svm in svms.items():
@@ -260,17 +247,10 @@ class RelaxedAggregationGenuineFakePipeline(Pipeline):
             if rows.any():
                 scores[rows] = svm.decision_function(saved["descriptors"][chosen][rows])
         truth = saved["is_genuine"][chosen]
-        ap = per_emotion_average_precision(truth, scores, emotions)
-        accuracy = per_emotion_accuracy(truth, (scores > 0).astype(int), emotions)
-        # MAP of random rankings of the same videos: the chance level to beat.
-        rng = np.random.default_rng(0)
-        chance = float(np.mean([mean_average_precision(per_emotion_average_precision(
-            truth, rng.random(len(truth)), emotions)) for _ in range(200)]))
-        metrics = {"mean_average_precision": mean_average_precision(ap),
-                   "chance_mean_average_precision": chance,
-                   "per_emotion_average_precision": ap,
-                   "accuracy": float(np.mean(truth == (scores > 0))),
-                   "per_emotion_accuracy": accuracy}
+        metrics = genuine_fake_metrics(truth, scores, emotions, threshold=0.0)  # SVM margin
+        chance = chance_mean_average_precision(truth, emotions)
+        metrics["chance_mean_average_precision"] = chance
+        ap, accuracy = metrics["per_emotion_average_precision"], metrics["per_emotion_accuracy"]
         report = {"pipeline": self.name, "aggregation": self.options.aggregation,
                   "pca_components": self.options.pca_components, "split": split,
                   "num_videos": int(chosen.sum()), "metrics": metrics,

@@ -170,6 +170,32 @@ def test_genuine_fake_class_layout():
     assert emotions == ["anger", "happy"]
 
 
+def test_genuine_fake_metrics_threshold_the_scores_and_rank_them_per_emotion():
+    from kerasfer.evaluation.genuine_fake import (
+        chance_mean_average_precision,
+        genuine_fake_metrics,
+    )
+
+    truth = np.array([1, 0, 1, 0, 0, 0, 1, 1])
+    scores = np.array([0.8, -0.3, -0.1, 0.2, 0.9, 0.4, 0.3, 0.2])   # SVM margins
+    emotions = ["anger"] * 4 + ["happiness"] * 4
+    margin = genuine_fake_metrics(truth, scores, emotions, threshold=0.0)
+    assert margin["accuracy"] == pytest.approx(4 / 8)   # predicted 1,0,0,1,1,1,1,1
+    assert margin["per_emotion_accuracy"] == {"anger": 0.5, "happiness": 0.5}
+    assert margin["per_emotion_average_precision"] == pytest.approx(
+        {"anger": skm.average_precision_score(truth[:4], scores[:4]),
+         "happiness": skm.average_precision_score(truth[4:], scores[4:])})
+    assert margin["mean_average_precision"] == pytest.approx(
+        np.mean(list(margin["per_emotion_average_precision"].values())))
+    probability = genuine_fake_metrics(truth, scores, emotions, threshold=0.5)
+    assert probability["per_emotion_accuracy"] == {"anger": 0.75, "happiness": 0.25}
+    assert probability["per_emotion_average_precision"] == margin[
+        "per_emotion_average_precision"]                     # a ranking: no threshold
+    chance = chance_mean_average_precision(truth, emotions, repeats=400)
+    assert 0.5 < chance < margin["mean_average_precision"] + 0.3
+    assert chance == chance_mean_average_precision(truth, emotions, repeats=400)
+
+
 def test_mean_standard_error():
     mean, se, n = mean_standard_error([0.4735, 0.47, 0.477, 0.4705])
     values = np.array([0.4735, 0.47, 0.477, 0.4705])
