@@ -12,10 +12,7 @@ from kerasfer import errors
 from tfrecords_builder.build_job import BuildJob
 from tfrecords_builder.build_job import _process_one
 from tfrecords_builder.build_job import _rebuild_error
-from tfrecords_builder.build_summary import BuildSummary
-from tfrecords_builder.failure_log import FailureLog
 from tfrecords_builder.writer import BEAM_RESULTS_FILENAME
-from tfrecords_builder.writer import DatasetWriter
 from tfrecords_builder.writer import encode_processed_video
 from tfrecords_builder.writer import video_record
 from tfrecords_builder.writer import warn_if_no_audio
@@ -168,12 +165,7 @@ class BeamBuildJob(BuildJob):
     def run(self):
         """Runs the pipeline; returns a `BuildSummary` (check `.succeeded`)."""
         start = time.monotonic()
-        summary = BuildSummary(directory=self.out)
-        listing_errors = []
-        items = self.source.items(on_error=lambda i, e: listing_errors.append((i, e)))
-        summary.listed = len(items) + len(listing_errors)
-        writer = DatasetWriter(self.out, self.videos_per_shard, self.overwrite)
-        failures = FailureLog(self.out)
+        summary, items, listing_errors, writer, failures = self._open()
         commit = True
         try:
             pending, label_index = self._check(items, writer, failures, summary, listing_errors)
@@ -207,13 +199,7 @@ class BeamBuildJob(BuildJob):
         finally:
             writer.close(commit=commit)
             failures.finish()
-        summary.shards = list(writer.shards_written)
-        committed = [r for r in writer.records if r["shard"] in set(summary.shards)]
-        summary.written = len(committed)
-        summary.frames_kept = sum(r["frames_kept"] for r in committed)
-        summary.frames_total = sum(r["frames_total"] for r in committed)
-        summary.seconds = time.monotonic() - start
-        return summary
+        return self._committed_summary(summary, writer, start)
 
 
 class _AudioFlag:

@@ -237,6 +237,36 @@ class BuildJob:
                     "--overwrite to rebuild everything")
         schema.write_json_atomic(path, record)
 
+    def _open(self):
+        """Lists the source and opens the output: the start of every `run`.
+
+        Returns:
+            `(summary, items, listing_errors, writer, failures)`: a `BuildSummary` counting
+            the listed videos, the listed `SourceItem`s, the `(item, error)` pairs the
+            source could not list, the `DatasetWriter` and the `FailureLog`.
+        """
+        summary = BuildSummary(directory=self.out)
+        listing_errors = []
+        items = self.source.items(on_error=lambda i, e: listing_errors.append((i, e)))
+        summary.listed = len(items) + len(listing_errors)
+        return (summary, items, listing_errors,
+                DatasetWriter(self.out, self.videos_per_shard, self.overwrite),
+                FailureLog(self.out))
+
+    @staticmethod
+    def _committed_summary(summary, writer, start):
+        """Fills `summary` from the committed shards (after `writer.close`) and returns it.
+
+        Only committed shards count: an interrupted run's dropped shard wrote nothing.
+        """
+        summary.shards = list(writer.shards_written)
+        committed = [r for r in writer.records if r["shard"] in set(summary.shards)]
+        summary.written = len(committed)
+        summary.frames_kept = sum(r["frames_kept"] for r in committed)
+        summary.frames_total = sum(r["frames_total"] for r in committed)
+        summary.seconds = time.monotonic() - start
+        return summary
+
     def _results(self, pending):
         """Yields one `_process_one` result per pending item, in order."""
         if self.workers == 1 or len(pending) < 2:
@@ -251,12 +281,7 @@ class BuildJob:
         from tqdm import tqdm
 
         start = time.monotonic()
-        summary = BuildSummary(directory=self.out)
-        listing_errors = []
-        items = self.source.items(on_error=lambda i, e: listing_errors.append((i, e)))
-        summary.listed = len(items) + len(listing_errors)
-        writer = DatasetWriter(self.out, self.videos_per_shard, self.overwrite)
-        failures = FailureLog(self.out)
+        summary, items, listing_errors, writer, failures = self._open()
         commit, results = True, None
         try:
             pending, label_index = self._check(items, writer, failures, summary, listing_errors)
@@ -295,14 +320,7 @@ class BuildJob:
                 results.close()  # stops the worker processes, if any
             writer.close(commit=commit)
             failures.finish()
-        # Count only committed shards: an interrupted run's dropped shard wrote nothing.
-        summary.shards = list(writer.shards_written)
-        committed = [r for r in writer.records if r["shard"] in set(summary.shards)]
-        summary.written = len(committed)
-        summary.frames_kept = sum(r["frames_kept"] for r in committed)
-        summary.frames_total = sum(r["frames_total"] for r in committed)
-        summary.seconds = time.monotonic() - start
-        return summary
+        return self._committed_summary(summary, writer, start)
 
 
 class _StrictStop(Exception):
