@@ -38,6 +38,14 @@ def visible_entries(folder):
     return sorted(name for name in os.listdir(folder) if not name.startswith("."))
 
 
+def video_files(folder):
+    """Yields `(path, stem)` of the video files of `folder`, in `visible_entries` order."""
+    for name in visible_entries(folder):
+        path = os.path.join(folder, name)
+        if is_video_file(path):
+            yield path, os.path.splitext(name)[0]
+
+
 def video_id(path, root):
     """Stable id of a video: its path relative to `root`, without extension, with `/`.
 

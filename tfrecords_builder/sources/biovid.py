@@ -6,8 +6,8 @@ import os
 import re
 
 from kerasfer.errors import LabelError
-from tfrecords_builder.sources._paths import is_video_file
 from tfrecords_builder.sources._paths import report
+from tfrecords_builder.sources._paths import video_files
 from tfrecords_builder.sources._paths import visible_entries
 from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
@@ -61,12 +61,8 @@ class BioVid:
             folder = os.path.join(self.root, subject)
             if not os.path.isdir(folder):
                 continue
-            for name in visible_entries(folder):
-                path = os.path.join(folder, name)
-                if not is_video_file(path):
-                    continue
+            for path, stem in video_files(folder):
                 videos += 1
-                stem = os.path.splitext(name)[0]
                 item_id = f"{subject}/{stem}"
                 match = _NAME.match(stem)
                 if match is None or match["subject"] != subject:

@@ -29,7 +29,7 @@ import os
 import re
 
 from kerasfer.errors import LabelError
-from tfrecords_builder.sources._paths import is_video_file, report, visible_entries
+from tfrecords_builder.sources._paths import report, video_files
 from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
@@ -121,12 +121,8 @@ class CremaD:
     def items(self, on_error=None):
         """Returns the `VideoItem`s sorted by name; `on_error(item_id, LabelError)` or raise."""
         items, videos = [], 0
-        for name in visible_entries(self.video_dir):
-            path = os.path.join(self.video_dir, name)
-            if not is_video_file(path):
-                continue
+        for path, stem in video_files(self.video_dir):
             videos += 1
-            stem = os.path.splitext(name)[0]
             code = parse_crema_d_name(stem)
             if code is None:
                 report(on_error, stem, LabelError(

@@ -28,7 +28,7 @@ import os
 import re
 
 from kerasfer.errors import LabelError
-from tfrecords_builder.sources._paths import is_video_file, report, visible_entries
+from tfrecords_builder.sources._paths import report, video_files, visible_entries
 from tfrecords_builder.sources.source_registry import register_source
 from tfrecords_builder.video_item import VideoItem
 
@@ -114,12 +114,8 @@ class Ravdess:
         items, videos = [], 0
         for folder in self._actor_folders():
             actor_folder = os.path.basename(folder)
-            for name in visible_entries(folder):
-                path = os.path.join(folder, name)
-                if not is_video_file(path):
-                    continue
+            for path, stem in video_files(folder):
                 videos += 1
-                stem = os.path.splitext(name)[0]
                 item_id = os.path.relpath(os.path.join(folder, stem), self.root).replace(os.sep, "/")
                 code = parse_ravdess_name(stem)
                 if code is None or f"Actor_{code.actor:02d}" != actor_folder:
