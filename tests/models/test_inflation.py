@@ -132,6 +132,44 @@ def test_unsupported_layer_names_layer_and_class():
         inflate(keras.Model(inputs, x))
 
 
+def test_nested_model_shared_by_two_inputs_and_models_that_cannot_be_inflated():
+    keras.utils.set_random_seed(0)
+    block_input = keras.Input((8, 8, 2))
+    block = keras.Model(block_input, keras.layers.Conv2D(
+        3, 3, padding="same", name="block_conv")(block_input), name="block")
+    a, b = keras.Input((8, 8, 2), name="a"), keras.Input((8, 8, 2), name="b")
+    model_2d = keras.Model([a, b], keras.layers.Add()([block(a), block(b)]))
+    model_3d = inflate(model_2d, initialization="center")      # exact on every frame
+    assert len(model_3d.trainable_weights) == 2                 # one shared 3D block
+    assert model_3d.trainable_weights[0].shape == (3, 3, 3, 2, 3)
+    rng = np.random.default_rng(1)
+    clips = [rng.normal(size=(2, 5, 8, 8, 2)).astype("float32") for _ in range(2)]
+    expected = model_2d.predict([c.reshape(10, 8, 8, 2) for c in clips], verbose=0)
+    np.testing.assert_allclose(model_3d.predict(clips, verbose=0).reshape(10, 8, 8, 3),
+                               expected, rtol=1e-5, atol=1e-5)
+
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match="is a subclassed Subclassed"):
+        inflate(Subclassed(name="sub"))
+    with pytest.raises(ValueError, match="must be built with an input shape"):
+        inflate(keras.Sequential([keras.layers.Conv2D(1, 3)]))
+
+
+def test_inflation_uses_public_keras_api_only():
+    import inspect
+
+    import kerasfer.models.graph_inflater
+    import kerasfer.models.inflation
+
+    source = "".join(inspect.getsource(module) for module in (
+        kerasfer.models.inflation, kerasfer.models.graph_inflater))
+    assert "_run_through_graph" not in source and "._functional" not in source
+    assert "keras.src" not in source
+
+
 def test_invalid_arguments():
     model_2d = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3)])
     with pytest.raises(ValueError, match="Received: time_kernel=2"):
