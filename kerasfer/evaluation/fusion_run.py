@@ -14,14 +14,20 @@ One run directory holds every stage:
 2. splits: `splits.json` with subject-independent train / validation / test sides (the
    dataset's own when it has a test side; else `test_fraction` of the subjects, then
    `data.validation_fraction` of the rest), copied into every network run;
-3. network stage: each video model is a `kerasfer.training.Experiment` in
-   `RUN/video/<name>/` (the base config with that model's dotted overrides), then scored
-   on whole videos (`VideoScorer`) of the validation and test sides;
-4. audio stage: eGeMAPS from the TFRecords' `audio/egemaps`, or extracted from each
+3. 2D pretraining (when `pretrain.source` is set, or `model.pretrained` names a run):
+   the face-pretrained 2D backbone of `kerasfer.training.pretraining`, trained once in
+   `RUN/pretraining/` (the analogue of the paper's VGG-Face / Sports-1M initialisations);
+4. network stage: each video model is a `kerasfer.training.Experiment` in
+   `RUN/video/<name>/` (the base config with that model's dotted overrides; a model of
+   the base config's family inflates the pretrained backbone), then scored on whole
+   videos (`VideoScorer`) of the validation and test sides; each feature model
+   (`FusionFeatureLSTM`, VGG fc6 + Bi-LSTM) is a Bi-LSTM on the backbone's frozen
+   per-frame features (cached once in `RUN/frame_features/`), in `RUN/video/<name>/`;
+5. audio stage: eGeMAPS from the TFRecords' `audio/egemaps`, or extracted from each
    video's source file (`video/source_path`, via `tfrecords_builder.audio`) when the
    dataset has none, cached in `RUN/audio_features.npz`; `AudioClassifier`s fitted on
    the training videos with audio;
-5. fusion: `ScoreFusion` fitted on validation, every method's accuracy on test, in
+6. fusion: `ScoreFusion` fitted on validation, every method's accuracy on test, in
    `RUN/scores.npz` and `RUN/evaluation/report.{json,md}`.
 
 Example:
@@ -43,10 +49,13 @@ from kerasfer import schema
 from kerasfer.errors import ConfigError
 from kerasfer.evaluation.audio_classifier import AudioClassifier
 from kerasfer.evaluation.fusion import ScoreFusion
+from kerasfer.evaluation.fusion_video_stage import (feature_model_scores,
+                                                    prepare_video_backbone, score_videos,
+                                                    video_model_config)
 
 # Fan et al. (2017) on AFEW 6.0 validation (Tables 1-3).
 PAPER_ACCURACY = {
-    "cnn_bilstm": 0.519, "c3d": 0.321, "audio_random_forest": 0.3464, "audio_svc": 0.3964,
+    "cnn_bilstm": 0.519, "vgg_bilstm": 0.519, "c3d": 0.321, "audio_random_forest": 0.3464, "audio_svc": 0.3964,
     "fusion_average": 0.5013, "fusion_max": 0.4178, "fusion_svm": 0.553,
 }
 SIDES = ("train", "validation", "test")
@@ -59,7 +68,14 @@ class AudioVisualFusionOptions:
     Args:
         video_models: dict name → dict of dotted config overrides (e.g.
             `{"model.name": "c3d", "data.clip_length": 16}`) applied to the base config
-            for that network. Defaults to cnn_bilstm and c3d with the base config.
+            for that network, trained from clips by `Experiment`. A model whose
+            `model.name` is the base config's inflates the pretrained 2D backbone (stage
+            3) unless its overrides set `model.pretrained`. Defaults to cnn_bilstm and
+            c3d with the base config.
+        feature_models: dict name → dict of `FusionFeatureLSTM` arguments (`lstm_units`,
+            `dropout_rate`, `timesteps`, `epochs`, `batch_size`, `learning_rate`): Bi-LSTMs
+            on the pretrained 2D backbone's frozen per-frame features (Fan et al.'s
+            VGG fc6 + Bi-LSTM). Needs a pretrained backbone. Defaults to none.
         audio_classifiers: list of str. `AudioClassifier` kinds. Defaults to
             ["random_forest", "svc"].
         svc_c: float. Penalty of the audio SVC (assumption, see `AudioClassifier`).
@@ -72,6 +88,7 @@ class AudioVisualFusionOptions:
 
     video_models: dict = dataclasses.field(default_factory=lambda: {
         "cnn_bilstm": {"model.name": "cnn_bilstm"}, "c3d": {"model.name": "c3d"}})
+    feature_models: dict = dataclasses.field(default_factory=dict)
     audio_classifiers: list = dataclasses.field(default_factory=lambda: ["random_forest", "svc"])
     svc_c: float = 1.0
     fusion_methods: list = dataclasses.field(default_factory=lambda: ["average", "max", "svm"])
@@ -94,6 +111,7 @@ def check_options(options):
     """Raises `ConfigError` on an unknown classifier / fusion method or a bad fraction."""
     from kerasfer.evaluation.audio_classifier import AUDIO_CLASSIFIERS
     from kerasfer.evaluation.fusion import FUSION_METHODS
+    from kerasfer.evaluation.fusion_feature_lstm import FusionFeatureLSTM
 
     checks = [("audio_classifiers", options.audio_classifiers, sorted(AUDIO_CLASSIFIERS)),
               ("fusion_methods", options.fusion_methods, list(FUSION_METHODS))]
@@ -102,9 +120,20 @@ def check_options(options):
         if unknown:
             raise ConfigError(f"pipeline_options.{key}", f"unknown {unknown}",
                               f"choose among {allowed}")
-    if not options.video_models and not options.audio_classifiers:
+    if not (options.video_models or options.feature_models or options.audio_classifiers):
         raise ConfigError("pipeline_options", "no video model and no audio classifier",
-                          "list at least one in video_models or audio_classifiers")
+                          "list at least one in video_models, feature_models or "
+                          "audio_classifiers")
+    both = sorted(set(options.video_models) & set(options.feature_models))
+    if both:
+        raise ConfigError("pipeline_options.feature_models", f"{both} also in video_models",
+                          "give every video model its own name")
+    allowed = FusionFeatureLSTM.ARGUMENTS
+    for name, kwargs in options.feature_models.items():
+        unknown = sorted(set(kwargs or {}) - set(allowed))
+        if unknown:
+            raise ConfigError(f"pipeline_options.feature_models.{name}", f"unknown {unknown}",
+                              f"choose among {list(allowed)}")
     if not 0.0 < float(options.test_fraction) < 1.0:
         raise ConfigError("pipeline_options.test_fraction",
                           f"must be in (0, 1), got {options.test_fraction}", "e.g. 0.25")
@@ -191,51 +220,6 @@ def read_audio_features(data_dir, records, cache_path=None):
 # ---------------------------------------------------------------------------- stages
 
 
-def video_model_config(config, name, overrides, data_dir):
-    """The base config with one video model's dotted overrides, in `RUN/video/<name>`."""
-    from kerasfer.config import config_from_dict, to_dict
-
-    mapping = to_dict(config)
-    for key, value in dict(overrides).items():
-        node = mapping
-        parts = str(key).split(".")
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                raise ConfigError(f"pipeline_options.video_models.{name}",
-                                  f"unknown key {key!r}", "use dotted config keys, e.g. model.name")
-            node = node[part]
-        node[parts[-1]] = value
-    mapping["run_dir"] = os.path.join(config.run_dir, "video", name)
-    mapping["data"]["dir"] = os.path.abspath(data_dir)
-    mapping.pop("pipeline", None)
-    mapping.pop("pipeline_options", None)
-    mapping["eval"]["run_after_fit"] = False
-    mapping["eval"]["export_after_fit"] = False
-    return config_from_dict(mapping, source=f"pipeline_options.video_models.{name}")
-
-
-def score_videos(model_config, records):
-    """Whole-video class probabilities `(videos, classes)` of a trained network run."""
-    import keras
-
-    from kerasfer.data import DatasetIndex, evaluation_dataset
-    from kerasfer.evaluate import _import_serializables
-    from kerasfer.evaluation import VideoScorer
-
-    _import_serializables()
-    model = keras.saving.load_model(os.path.join(model_config.run_dir, "best_model.keras"),
-                                    compile=False)
-    index = DatasetIndex.load(model_config.data.dir)
-    dataset = evaluation_dataset(index, records, normalization=model_config.data.normalization,
-                                 image_size=model_config.data.image_size,
-                                 grayscale=model_config.data.grayscale)
-    scorer = VideoScorer(model, clip_length=model_config.data.clip_length,
-                         pooling_temperature=model_config.eval.pooling_temperature)
-    predictions = scorer.predict_dataset(dataset)
-    by_id = dict(zip(predictions.ids, np.asarray(predictions.probabilities)))
-    return np.stack([by_id[r["id"]] for r in records])
-
-
 def _records_by_side(data_dir, splits):
     by_id = {r["id"]: r for r in schema.read_manifest(data_dir)}
     return {side: [by_id[i] for i in splits[side]] for side in SIDES}
@@ -272,9 +256,10 @@ def run_audio_visual_fusion(config, options=None):
     labels = {side: np.array([r["label"] for r in records[side]]) for side in SIDES}
     num_classes = len(schema.read_classes(data_dir))
     scores = {"validation": {}, "test": {}}
+    backbone = prepare_video_backbone(config, data_dir, splits["train"])
 
     for name, overrides in options.video_models.items():
-        model_config = video_model_config(config, name, overrides, data_dir)
+        model_config = video_model_config(config, name, overrides, data_dir, backbone)
         os.makedirs(model_config.run_dir, exist_ok=True)
         schema.write_json_atomic(os.path.join(model_config.run_dir, "splits.json"), splits)
         finished = all(os.path.exists(os.path.join(model_config.run_dir, name))
@@ -283,6 +268,10 @@ def run_audio_visual_fusion(config, options=None):
             Experiment(model_config).run()
         for side in scores:
             scores[side][name] = score_videos(model_config, records[side])
+
+    for side, side_scores in feature_model_scores(config, options.feature_models, data_dir,
+                                                  records, labels, backbone).items():
+        scores[side].update(side_scores)
 
     features, present = {}, {}
     for side in SIDES:

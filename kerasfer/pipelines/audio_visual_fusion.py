@@ -1,11 +1,13 @@
 """`audio_visual_fusion`: Fan et al.'s video + audio models and their SVM fusion, one run.
 
 Fan et al., "Spatiotemporal networks for video emotion recognition" (2017), Tables 1-3:
-VGG fc6 + Bi-LSTM (`cnn_bilstm`) and C3D (`c3d`) on the faces, random forest and SVC on
-the 88 eGeMAPS functionals of the audio track, fused by weighted average, highest
-confidence and an SVM (C = 18.5) trained on the validation videos' probabilities; the
-metric is accuracy. The stages are `kerasfer.evaluation.fusion_run` (see there for the
-run directory's files); the options are `AudioVisualFusionOptions`.
+VGG fc6 + Bi-LSTM and C3D on the faces, both from pretrained weights (here the 2D
+pretraining stage's face CNN: frozen per-frame features under a Bi-LSTM, and inflated to
+3D), random forest and SVC on the 88 eGeMAPS functionals of the audio track, fused by
+weighted average, highest confidence and an SVM (C = 18.5) trained on the validation
+videos' probabilities; the metric is accuracy. The stages are
+`kerasfer.evaluation.fusion_run` (see there for the run directory's files); the options
+are `AudioVisualFusionOptions`.
 
 Example:
 

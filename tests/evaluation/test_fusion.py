@@ -106,3 +106,57 @@ def test_audio_classifiers_on_synthetic_speech_of_held_out_speakers():
         assert accuracy > 0.5, (kind, accuracy)  # chance 0.25
     forest = AudioClassifier("random_forest").fit(features, labels, 4).estimator
     assert forest.n_estimators == 500 and forest.min_samples_split == 28
+
+
+def _class_sequences(num_videos, dim, seed):
+    """Per-frame features whose direction depends on the class, plus frame noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(num_videos) % 3
+    directions = np.eye(3, dim) * 1.5
+    videos = [directions[y] + rng.normal(0, 1.0, (int(rng.integers(5, 12)), dim))
+              for y in labels]
+    return videos, labels
+
+
+@pytest.mark.slow
+def test_feature_lstm_learns_sequences_and_round_trips(tmp_path):
+    """Fan et al. (2017) VGG fc6 + Bi-LSTM on frozen features: loss falls, held-out above chance."""
+    from kerasfer.evaluation.fusion_feature_lstm import FusionFeatureLSTM
+
+    train, y_train = _class_sequences(48, 6, seed=0)
+    test, y_test = _class_sequences(30, 6, seed=1)
+    lstm = FusionFeatureLSTM(3, lstm_units=8, dropout_rate=0.1, timesteps=6, epochs=15,
+                             batch_size=8, learning_rate=0.01).fit(train, y_train)
+    assert lstm.history["loss"][-1] < 0.7 * lstm.history["loss"][0]
+    probabilities = lstm.predict_proba(test)  # whole videos of 5-11 frames, one pass each
+    assert probabilities.shape == (30, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == y_test) > 0.6
+    lstm.save(str(tmp_path / "lstm.keras"))
+    again = FusionFeatureLSTM(3).load(str(tmp_path / "lstm.keras"))
+    np.testing.assert_allclose(again.predict_proba(test), probabilities, atol=1e-5)
+
+
+def test_feature_lstm_arguments_and_extractor():
+    from kerasfer.evaluation.fusion_feature_lstm import (FusionFeatureLSTM,
+                                                         frame_feature_extractor)
+    from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
+
+    with pytest.raises(ValueError, match="timesteps=0"):
+        FusionFeatureLSTM(3, timesteps=0)
+    with pytest.raises(ValueError, match="call fit"):
+        FusionFeatureLSTM(3).predict_proba([np.zeros((4, 2))])
+    with pytest.raises(ValueError, match="one label per video"):
+        FusionFeatureLSTM(3).fit([np.zeros((4, 2))], [0, 1])
+    model_2d = fer_mini_xception_2d(3, input_shape=(32, 32, 1))
+    extractor = frame_feature_extractor(model_2d)
+    faces = np.random.default_rng(0).uniform(-1, 1, (5, 32, 32, 1)).astype(np.float32)
+    features = np.asarray(extractor(faces))
+    assert features.shape == (5, 128)  # the classifier's input (last module), averaged
+    classifier_input = model_2d.get_layer("classifier").input
+    import keras
+
+    maps = np.asarray(keras.Model(model_2d.input, classifier_input)(faces))
+    np.testing.assert_allclose(features, maps.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no layer 'classifier'"):
+        frame_feature_extractor(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
