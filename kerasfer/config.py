@@ -26,6 +26,7 @@ import typing
 
 import yaml
 
+from kerasfer.atomic_write import atomic_writer
 from kerasfer.errors import ConfigError
 
 
@@ -209,6 +210,7 @@ CHOICES = {
 REGISTRY_CHOICES = {
     "data.split": ("kerasfer.data.splits", "split_protocol_names"),
     "sampler.kind": ("kerasfer.data.sampling", "list_samplers"),
+    "pretrain.model": ("kerasfer.models", "list_backbones_2d"),
 }
 
 
@@ -435,10 +437,8 @@ def to_dict(config):
 def save_config(config, path):
     """Writes the resolved config as YAML through an atomic rename."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:   # never through a link planted at the temporary
         yaml.safe_dump(to_dict(config), handle, sort_keys=False)
-    os.replace(tmp, path)
 
 
 def describe_keys():

@@ -1,10 +1,14 @@
 """`python -m kerasfer.fit [--config configs/X.yaml] [key.sub=value ...]`.
 
-With no argument: generates synthetic localized-apex videos into a cache
-(`$KERASFER_CACHE` or `~/.cache/kerasfer/`), trains a tiny 3D ResNet-18 with the temporal
-stochastic softmax sampler (Ayral (2021) master's thesis, Ch. 3) on the CPU, then evaluates
-whole videos (`kerasfer.evaluate.evaluate_run`) and exports a SavedModel
-(`kerasfer.export`) into the run directory. Rerun with the same `run_dir` to resume.
+With no argument it runs the preset `kerasfer/presets/sparse_cue_pretrained.yaml` (the same
+file as `configs/sparse_cue_pretrained.yaml`): the thesis protocol of Ayral (2021) master's
+thesis (Sections 1.2.5, 2.1.3, Ch. 3) on the CPU in a few minutes. It generates synthetic
+videos whose expression is visible in 10 % of the frames into a cache (`$KERASFER_CACHE` or
+`~/.cache/kerasfer/`), pretrains a small 2D CNN on static faces of other subjects, inflates
+it to 3D, fine-tunes it on clips chosen by temporal stochastic softmax, evaluates whole
+videos (`kerasfer.evaluate.evaluate_run`), exports a SavedModel (`kerasfer.export`) and
+prints one line with the whole-video accuracy and the cue hit rate of its sampler next to
+uniform sampling's. Rerun with the same `run_dir` to resume.
 
 Exit codes: 0 on success; 2 for bad input (config, data), with one line naming the file, the
 cause and the fix; 1 when training finished but the evaluation or the export failed (the
@@ -18,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -26,6 +31,9 @@ from kerasfer.errors import KerasferError
 
 # Exit code when training finished but evaluation or export failed.
 AFTER_TRAINING_FAILED = 1
+# The experiment of `python -m kerasfer.fit` without --config (shipped in the package).
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets",
+                              "sparse_cue_pretrained.yaml")
 
 
 def build_parser():
@@ -35,7 +43,8 @@ def build_parser():
                     "sampler; resume by rerunning with the same run_dir.",
         epilog="config keys (override any with key.sub=value):\n" + describe_keys())
     parser.add_argument("--config", default=None,
-                        help="YAML experiment (configs/*.yaml); defaults to the CPU-tiny run")
+                        help="YAML experiment (configs/*.yaml); defaults to the sparse-cue "
+                             "pretrained recipe (configs/sparse_cue_pretrained.yaml)")
     parser.add_argument("--no-evaluate", action="store_true",
                         help="skip the whole-video evaluation and the export after training")
     parser.add_argument("--verbose", action="store_true",
@@ -77,6 +86,9 @@ def after_training(config):
             report = evaluate_run(run_dir, config.eval.split, [gamma])
             print(f"evaluation: {format_summary(report)}; report "
                   f"{os.path.join(report['out_dir'], 'report.md')}")
+            line = result_line(config, report)
+            if line:
+                print(line)
         except (KerasferError, OSError, ValueError) as exc:
             failures.append(f"evaluation failed: {exc}. The trained run is kept; rerun "
                             f"`python -m kerasfer.evaluate --run {run_dir}` once fixed")
@@ -91,13 +103,40 @@ def after_training(config):
     return failures
 
 
+def result_line(config, report):
+    """One line: whole-video accuracy and the sampler's cue hit rate next to uniform's.
+
+    The hit rate is read from `RUN/cue_hit_rate.json` (`CueHitRateCallback`, written when
+    the training videos have frame labels); without it only the accuracy is given.
+
+    Args:
+        config: `ExperimentConfig` of the run.
+        report: dict. The evaluation report (`kerasfer.evaluate.evaluate_run`).
+
+    Returns:
+        str.
+    """
+    metrics = report["metrics"]
+    line = (f"result: whole-video {report['split']} accuracy "
+            f"{100 * metrics['accuracy']:.1f} % ({report['num_videos']} videos, γ_p = "
+            f"{report['pooling_temperature']:g})")
+    path = os.path.join(config.run_dir, "cue_hit_rate.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            hits = json.load(handle)
+    except (OSError, ValueError):
+        return line
+    return (line + f"; cue hit rate of the training clips: {config.sampler.kind} "
+            f"{hits['exploitation']:.2f} vs uniform sampling {hits['uniform']:.2f}")
+
+
 def main(argv=None):
     """CLI entry point; returns the process exit code (see the module docstring)."""
     args = build_parser().parse_args(argv)
     quiet_tensorflow(args.verbose)
     try:
-        config = load_config(args.config, args.overrides)
-        print(f"kerasfer.fit: config {args.config or 'defaults (configs/cpu_tiny.yaml)'}"
+        config = load_config(args.config or DEFAULT_CONFIG, args.overrides)
+        print(f"kerasfer.fit: config {args.config or 'configs/sparse_cue_pretrained.yaml (default)'}"
               f"{' + ' + ' '.join(args.overrides) if args.overrides else ''}", flush=True)
         from kerasfer.pipelines import get_pipeline
 

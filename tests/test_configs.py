@@ -14,7 +14,8 @@ CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "config
 DATA = ["data.dir=", "data.synthetic.num_videos=16", "data.synthetic.num_subjects=4",
         "data.synthetic.image_size=32", "data.synthetic.min_frames=16",
         "data.synthetic.max_frames=20", "data.image_size=32", "data.batch_size=4",
-        "train.epochs=1", "train.verbose=0", "eval.export_after_fit=false"]
+        "train.epochs=1", "train.verbose=0", "eval.export_after_fit=false",
+        "pretrain.epochs=1", "pretrain.static_subjects=2", "pretrain.static_images_per_subject=5"]
 PIPELINES = {
     "relaxed_aggregation_genuine_fake": [
         "data.image_size=48", "data.synthetic.image_size=48", "data.synthetic.num_subjects=4",

@@ -5,6 +5,10 @@ from kerasfer.models.registry import get_model
 from kerasfer.models.registry import list_models
 from kerasfer.models.registry import model_spec
 from kerasfer.models.registry import register_model
+from kerasfer.models.backbone_2d_registry import Backbone2DSpec
+from kerasfer.models.backbone_2d_registry import backbone_2d_spec
+from kerasfer.models.backbone_2d_registry import list_backbones_2d
+from kerasfer.models.backbone_2d_registry import register_backbone_2d
 from kerasfer.models.contract import POOLINGS
 from kerasfer.models.contract import TEMPORAL_OUTPUTS
 from kerasfer.models.clip_classifier import ClipClassifier
@@ -13,6 +17,8 @@ from kerasfer.models.resnet3d import resnet3d
 from kerasfer.models.resnet3d import resnet3d_backbone
 from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
 from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
+from kerasfer.models.small_cnn import small_cnn_2d
+from kerasfer.models.small_cnn import small_cnn_3d
 from kerasfer.models.i3d_vgg16 import i3d_vgg16
 from kerasfer.models.cnn_bilstm import cnn_bilstm
 from kerasfer.models.inflation import inflate

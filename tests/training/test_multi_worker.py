@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from training_helpers import CPU_TINY
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def free_ports(count):
 
 def fit_command(run_dir, epochs, evaluate):
     extra = [] if evaluate else ["eval.run_after_fit=false", "eval.export_after_fit=false"]
-    return [sys.executable, "-m", "kerasfer.fit", *OVERRIDES, f"train.epochs={epochs}",
+    return [sys.executable, "-m", "kerasfer.fit", "--config", CPU_TINY, *OVERRIDES, f"train.epochs={epochs}",
             f"run_dir={run_dir}", *extra]
 
 

@@ -4,8 +4,11 @@ import inspect
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
+
+from kerasfer.errors import ConfigError
 
 
 def _split(tiny_config):
@@ -66,19 +69,33 @@ def test_resolve_pretrained_run_directory(tmp_path):
 
 
 @pytest.mark.slow
-def test_pretraining_stage_trains_saves_and_is_reused(tiny_config, tmp_path):
-    from kerasfer.models.fer_mini_xception import fer_mini_xception_2d
+@pytest.mark.parametrize("backbone", ["small_cnn_2d", "fer_mini_xception_2d"])
+def test_pretraining_stage_trains_saves_and_is_reused(backbone, tiny_config, tmp_path):
+    from kerasfer.models import backbone_2d_spec, get_model
     from kerasfer.training.pretraining import prepare_pretrained_backbone
 
-    if "input_shape" not in inspect.signature(fer_mini_xception_2d).parameters:
-        pytest.skip("fer_mini_xception_2d(input_shape=...) of the model contract not landed")
     config, index, train, validation = _split(tiny_config)
-    config.pretrain.source, config.pretrain.epochs = "cue_frames", 1
+    spec = backbone_2d_spec(backbone)
+    config.model.name, config.model.kwargs = spec.inflated_by, {}
+    config.pretrain.model, config.pretrain.source, config.pretrain.epochs = backbone, "cue_frames", 1
     path = prepare_pretrained_backbone(config, index, train, str(tmp_path))
     assert os.path.exists(path) and config.model.pretrained == path
     with open(os.path.join(tmp_path, "pretraining", "pretraining.json")) as handle:
         info = json.load(handle)
     assert set(info["subjects"]) == {r["subject"] for r in train}
+    # The 3D family inflates the saved 2D model: a static clip scores like the 2D model.
+    size = config.data.image_size
+    model_2d = keras.saving.load_model(path, compile=False)
+    model_3d = get_model(spec.inflated_by, len(index.classes), pretrained=path,
+                         input_shape=(None, size, size, 3))
+    face = np.random.default_rng(0).uniform(-1, 1, (1, size, size, 3)).astype("float32")
+    frames = keras.Model(model_3d.input, model_3d.get_layer("frame_scores").output)(
+        np.repeat(face[:, None], 9, axis=1))
+    expected = np.asarray(model_2d(face))
+    if spec.outputs == "probabilities":
+        expected = np.log(expected)            # the 3D frame scores are the 2D logits
+    got = np.asarray(frames)[0, 4]
+    np.testing.assert_allclose(got - got.mean(), expected[0] - expected[0].mean(), atol=1e-4)
     mtime = os.path.getmtime(path)
     config.model.pretrained = False
     assert prepare_pretrained_backbone(config, index, train, str(tmp_path)) == path
@@ -86,6 +103,30 @@ def test_pretraining_stage_trains_saves_and_is_reused(tiny_config, tmp_path):
     # Reuse by another run: model.pretrained=RUN resolves to the saved 2D model.
     config.pretrain.source, config.model.pretrained = "none", str(tmp_path)
     assert prepare_pretrained_backbone(config, index, train, str(tmp_path / "other")) == path
+
+
+def test_pretraining_refuses_a_backbone_the_model_does_not_inflate(tiny_config, tmp_path):
+    from kerasfer.training.pretraining import prepare_pretrained_backbone
+
+    config, index, train, _ = _split(tiny_config)
+    config.model.name, config.pretrain.model = "c3d", "small_cnn_2d"
+    config.pretrain.source = "cue_frames"
+    with pytest.raises(ConfigError, match="small_cnn_2d is inflated by small_cnn_3d, but "
+                                          "model.name is c3d"):
+        prepare_pretrained_backbone(config, index, train, str(tmp_path))
+    config.model.name, config.pretrain.init = "small_cnn_3d", "fer2013"
+    with pytest.raises(ConfigError, match="small_cnn_2d has no fer2013 weights"):
+        prepare_pretrained_backbone(config, index, train, str(tmp_path))
+    assert not os.path.exists(tmp_path / "pretraining")
+
+
+def test_every_2d_backbone_is_inflated_by_a_registered_model():
+    from kerasfer.config import choices
+    from kerasfer.models import backbone_2d_spec, list_backbones_2d, list_models
+
+    assert choices("pretrain.model") == tuple(list_backbones_2d())
+    for name in list_backbones_2d():
+        assert backbone_2d_spec(name).inflated_by in list_models()
 
 
 def test_cue_hit_rate_callback_hand_made_case(tmp_path):

@@ -5,6 +5,17 @@ import subprocess
 import sys
 
 
+# `python -m kerasfer.fit` without --config runs the sparse-cue pretrained preset; the CLI
+# tests start from the CPU-tiny experiment (the config dataclasses' defaults) instead.
+CPU_TINY = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "configs", "cpu_tiny.yaml")
+
+
+def fit_argv(data_dir, run_dir, epochs=2, **extra):
+    """`kerasfer.fit` arguments of the CPU-tiny experiment with `tiny_overrides`."""
+    return ["--config", CPU_TINY, *tiny_overrides(data_dir, run_dir, epochs, **extra)]
+
+
 def tiny_overrides(data_dir, run_dir, epochs=2, **extra):
     """Dotted overrides of a CPU-tiny experiment (F = 4, 16×16, C3D width 1/16)."""
     values = {
