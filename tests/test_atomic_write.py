@@ -68,6 +68,26 @@ def test_when_every_temporary_name_is_taken_nothing_is_written(tmp_path, monkeyp
     assert (tmp_path / f"a.json.tmp-{os.getpid()}").read_text() == "someone's"
 
 
+def test_save_config_never_writes_through_a_planted_link(tmp_path, monkeypatch):
+    import yaml
+
+    from kerasfer.config import load_config, save_config
+
+    path = tmp_path / "config.yaml"
+    precious, _ = _plant(tmp_path, path)
+    config = load_config(None, ["train.epochs=7"])
+    save_config(config, str(path))
+    assert precious.read_text() == "keep" and load_config(str(path)) == config
+
+    def broken_dump(*args, **kwargs):
+        raise yaml.YAMLError("disk full")
+
+    monkeypatch.setattr(yaml, "safe_dump", broken_dump)
+    with pytest.raises(yaml.YAMLError):
+        save_config(load_config(None, ["train.epochs=9"]), str(path))
+    assert load_config(str(path)).train.epochs == 7           # the old config kept
+
+
 def test_cue_hit_rate_report_never_writes_through_a_planted_link(tmp_path):
     import json
 
