@@ -77,7 +77,7 @@ class Pipeline:
         from kerasfer.config import save_config
         from kerasfer.data import DatasetIndex
         from kerasfer.data.synthetic.synthetic_cache import prepare_data_dir
-        from kerasfer.training.experiment import load_or_make_splits
+        from kerasfer.training.run_splits import load_or_make_splits
 
         os.makedirs(self.run_dir, exist_ok=True)
         data_dir = prepare_data_dir(self.config)

@@ -34,10 +34,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasfer import schema
 from kerasfer.config import save_config
 from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
-from kerasfer.data.folds import load_splits
 from kerasfer.data.selected_videos import selected_videos
 from kerasfer.data.shard_check import corrupt_shard_error
 # Re-exported: other modules import the synthetic cache from here.
@@ -46,7 +44,6 @@ from kerasfer.data.synthetic.synthetic_cache import (  # noqa: F401
     synthetic_cache_dir,
     synthetic_cache_ready,
 )
-from kerasfer.data.splits import make_split
 from kerasfer.errors import ConfigError
 from kerasfer.training.best_model_checkpoint import BestModelCheckpoint
 from kerasfer.training.clip_scoring_model import ClipScoringModel
@@ -54,6 +51,8 @@ from kerasfer.training.confusion_matrix_callback import ConfusionMatrixCallback
 from kerasfer.training.nan_stop import NaNStop
 from kerasfer.training.optimizers import build_optimizer, check_head_layers
 from kerasfer.training.resumable_early_stopping import ResumableEarlyStopping
+# make_splits is re-exported: callers import it from here.
+from kerasfer.training.run_splits import load_or_make_splits, make_splits  # noqa: F401
 from kerasfer.training.sampler_callback import ClipSamplerCallback
 from kerasfer.training.sampling_maps_callback import SamplingMapsCallback
 from kerasfer.training.strategy import (
@@ -63,37 +62,6 @@ from kerasfer.training.strategy import (
     worker_task,
 )
 from kerasfer.training.training_backup import TrainingBackup
-
-
-def make_splits(index, data_config, seed):
-    """Returns the split dict of protocol `data.split` (`kerasfer.data.splits` registry)."""
-    return make_split(data_config.split, index.records, data_config, seed)
-
-
-def load_or_make_splits(run_dir, index, config, write=True):
-    """Reuses `run_dir/splits.json` (resume) or makes and saves the split (`write`)."""
-    path = os.path.join(run_dir, "splits.json")
-    if config.data.splits_file:
-        path_in = config.data.splits_file
-        if not os.path.exists(path_in):
-            raise ConfigError(path_in, "splits file not found", "check data.splits_file")
-        candidates = load_splits(path_in)
-        if not 0 <= config.data.fold < len(candidates):
-            raise ConfigError(path_in, f"data.fold={config.data.fold} but the file has "
-                              f"{len(candidates)} splits", "pick an existing fold")
-        splits = candidates[config.data.fold]
-    elif os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            splits = json.load(handle)
-    else:
-        splits = make_splits(index, config.data, config.seed)
-    for name in ("train", "validation"):
-        if not splits.get(name):
-            raise ConfigError(path, f"the {name} split is empty",
-                              "use more videos or another data.split")
-    if write:
-        schema.write_json_atomic(path, splits)
-    return splits
 
 
 def build_sampler(config, train_records, index):
