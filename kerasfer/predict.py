@@ -104,8 +104,21 @@ def _parser():
                         "(default: predictions)")
     parser.add_argument("--annotate", action="store_true", help="also write "
                         "<video>_annotated.mp4 with the face box and the current emotion")
-    parser.add_argument("--detect-every", type=int, default=None, help="detect every k-th "
-                        "frame and track in between (default: as recorded in the export)")
+    parser.add_argument("--tracking", choices=("none", "landmarks", "correlation"),
+                        default=None, help="how the face is found in every frame. none: the "
+                        "detector on every frame, exactly the builder's crops (the default; "
+                        "correlation when --detect-every > 1 is given or recorded in the "
+                        "export, as the builder does). "
+                        "landmarks: the box from the previous frame's 68 landmarks (as "
+                        "OpenFace tracks), the detector every --detect-every frames (default "
+                        "5) and when the aligned face stops matching; 2-3x less CPU, but the "
+                        "per-frame crops move slightly, so per-frame predictions can differ "
+                        "(98.3%% same argmax on carphone with the FER2013 model, same video "
+                        "class; see BENCHMARKS.md). correlation: dlib's correlation tracker "
+                        "between detections")
+    parser.add_argument("--detect-every", type=int, default=None, help="with --tracking "
+                        "landmarks or correlation: run the detector every k-th frame "
+                        "(default 5, or as recorded in the export)")
     parser.add_argument("--chunk-frames", type=int, default=512, help="faces per model call "
                         "(default 512); a longer video is scored in overlapping chunks")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -143,7 +156,8 @@ def main(argv=None):
             from kerasfer.prediction import Predictor
 
             predictor = Predictor(args.model, chunk_frames=args.chunk_frames,
-                                  progress=not args.no_progress, detect_every=args.detect_every)
+                                  progress=not args.no_progress, tracking=args.tracking,
+                                  detect_every=args.detect_every)
     except (KerasferError, FileExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

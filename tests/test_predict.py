@@ -190,6 +190,21 @@ def test_faceless_and_missing_videos_raise_one_clear_error(exported, tmp_path):
         predictor.predict(str(tmp_path / "gone.mp4"))
 
 
+def test_contradictory_tracking_options_give_one_clear_line(exported, tmp_path, capsys):
+    from kerasfer.predict import main
+
+    with pytest.raises(ValueError, match=r"Received: tracking='fast'"):
+        Predictor(exported[1], tracking="fast")
+    code = main([str(tmp_path / "any.mp4"), "--model", exported[1], "--out",
+                 str(tmp_path / "out"), "--tracking", "none", "--detect-every", "5"])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert code == 2 and len(errors) == 1
+    assert "runs the detector on every frame; pass --tracking landmarks" in errors[0]
+    # --detect-every > 1 alone keeps its meaning: the builder's correlation tracking.
+    assert Predictor(exported[1], detect_every=3).tracking == "correlation"
+    assert Predictor(exported[1]).tracking == "none"
+
+
 # --- real video --------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 
 The faces are made exactly as the training data were: `tfrecords_builder`'s own pipeline
 (PyAV decoding with real timestamps, dlib detection on a downscaled copy with optional
-tracking, 68 landmarks, similarity alignment, JPEG at the recorded quality), with the
+tracking, 68 landmarks, similarity alignment, JPEG at the recorded quality; with
+`tracking="none"` detections run in a worker thread one frame ahead, same crops), with the
 settings recorded in the export's `assets/kerasfer_export.json` (`face_pipeline`; the
 builder's defaults when an older export lacks them). The aligned crops go through the
 export's `serving_default` in chunks (`ChunkedFrameScorer`): per-frame probabilities are
@@ -12,8 +13,11 @@ A video that fits in one chunk (`chunk_frames`, 512 by default: 17 s at 30 fps) 
 in one call, so its probabilities are identical to `kerasfer.evaluate` on the builder's
 TFRecords of the same video; a longer one is pooled in NumPy from the per-frame logits.
 
-Frames stream through: only the current decoded frame and the JPEG crops of one chunk
-(plus context) are in memory. Frames without a face are kept as rows with
+`tracking="landmarks"` (`LandmarkFaceTracker`) trades a slight change of the per-frame
+predictions for ~2–3× less CPU per frame; BENCHMARKS.md `## Predict` has the numbers.
+
+Frames stream through: only the decoded frames of one detection period and the JPEG crops
+of one chunk (plus context) are in memory. Frames without a face are kept as rows with
 `face_found = False` and NaN probabilities (the builder's `keep_frames_without_face`, which
 crops such frames with the last known box, is not applied: they are reported, not scored);
 a video with no face at all (or only sporadic detector hits, as the builder decides) raises
@@ -41,6 +45,7 @@ from kerasfer.evaluation.window_pooling import softmax
 from kerasfer.prediction.chunked_frame_scorer import ChunkedFrameScorer
 from kerasfer.prediction.export_settings import (face_options, load_export_settings,
                                                  resolve_export_dir)
+from kerasfer.prediction.tracking_mode import TRACKING, default_tracking
 from kerasfer.prediction.video_prediction import VideoPrediction
 
 
@@ -69,8 +74,16 @@ class Predictor:
         context_frames: int or None. Context faces on each side of a chunk. Defaults to
             None (max(2F, 32)).
         progress: bool. Show a progress bar with ETA (tqdm, on stderr). Defaults to False.
+        tracking: str or None. How the face is found in every frame
+            (`kerasfer.prediction.tracking_mode.TRACKING`): "none" (the detector on every
+            frame: the builder's exact crops), "landmarks" (the box from the previous
+            frame's landmarks, detector every `detect_every` frames, default 5: ~2–3×
+            less CPU, per-frame predictions change slightly), "correlation" (dlib
+            correlation tracking). Defaults to None: as the builder makes faces
+            ("correlation" when `detect_every` > 1 is passed or recorded, else "none").
         **face_overrides: `FaceOptions` fields replacing the recorded ones (e.g.
-            `detect_every=5` to track between detections); None keeps the recorded value.
+            `detect_every=5`: the detection period of the tracking mode); None keeps the
+            recorded value.
 
     Example:
 
@@ -79,12 +92,20 @@ class Predictor:
     """
 
     def __init__(self, model, chunk_frames=512, context_frames=None, progress=False,
-                 **face_overrides):
+                 tracking=None, **face_overrides):
         import tensorflow as tf
 
+        if tracking is not None and tracking not in TRACKING:
+            raise ValueError(f"`tracking` must be None or one of {tuple(TRACKING)}. "
+                             f"Received: tracking={tracking!r}")
         self.export_dir = resolve_export_dir(model)
         self.settings = load_export_settings(self.export_dir)
-        self.face_options = face_options(self.settings, **face_overrides)
+        detect_every = face_overrides.pop("detect_every", None)
+        recorded = face_options(self.settings, **face_overrides)
+        self.tracking = tracking or default_tracking(detect_every or recorded.detect_every)
+        self.face_options = dataclasses.replace(
+            recorded, detect_every=TRACKING[self.tracking].detect_every(
+                detect_every, recorded.detect_every))
         self.class_names = [str(name) for name in self.settings["class_names"]]
         self.progress = bool(progress)
         self._serve = tf.saved_model.load(self.export_dir).signatures["serving_default"]
@@ -100,8 +121,8 @@ class Predictor:
                 f"{len(self.class_names)} classes {self.class_names}, F = "
                 f"{self.settings['clip_length']}, γ_p = {self.settings['pooling_temperature']}); "
                 f"faces: {options.detector} detector every {options.detect_every} frame(s) on "
-                f"≤ {options.detection_max_side} px, 68 landmarks, aligned "
-                f"{options.crop_size} px crops")
+                f"≤ {options.detection_max_side} px (tracking: {self.tracking}), 68 "
+                f"landmarks, aligned {options.crop_size} px crops")
 
     def predict(self, path):
         """Predicts one video file.
@@ -118,8 +139,6 @@ class Predictor:
         """
         from tqdm import tqdm
 
-        from tfrecords_builder.alignment import align_face, resize_face
-        from tfrecords_builder.faces import locate_faces
         from tfrecords_builder.process import MIN_FACE_FRACTION, encode_jpeg
         from tfrecords_builder.video import open_video
 
@@ -129,7 +148,6 @@ class Predictor:
                                    "a directory of videos)")
         started = time.perf_counter()
         options = self.face_options
-        crop = resize_face if options.detector == "none" else align_face
         fps, frames = open_video(path, target_fps=options.target_fps,
                                  frame_stride=options.frame_stride)
         scorer = self._scorer
@@ -150,7 +168,7 @@ class Predictor:
                 probabilities[face_rows[face_index]] = softmax(logits)
 
         try:
-            for source_index, timestamp, image, box, detected, landmarks in locate_faces(
+            for source_index, timestamp, box, detected, face in TRACKING[self.tracking].locate(
                     frames, options):
                 rows["index"].append(source_index)
                 rows["time"].append(timestamp)
@@ -163,7 +181,6 @@ class Predictor:
                 bar.update(1)
                 if box is None:
                     continue
-                face, _, _ = crop(image, landmarks, options.crop_size)
                 face_rows.append(len(rows["index"]) - 1)
                 store(scorer.push(encode_jpeg(face, options.jpeg_quality)))
         finally:
@@ -186,6 +203,7 @@ class Predictor:
                                 else f"{scorer.chunks} chunks of {scorer.chunk_frames} faces "
                                 f"(± {scorer.context_frames} context), Eq. 3.3 over the "
                                 "per-frame logits"),
+                    "tracking": self.tracking,
                     "face_pipeline": dataclasses.asdict(options)}
         return VideoPrediction(
             path=path, class_names=list(self.class_names), fps=float(fps),
