@@ -12,9 +12,8 @@ from kerasfer.models.contract import check_pooling
 from kerasfer.models.contract import check_positive_int
 from kerasfer.models.contract import check_pretrained
 from kerasfer.models.contract import check_rate
-from kerasfer.models.inflation import inflate
+from kerasfer.models.inflated_frame_model import inflated_frame_model
 from kerasfer.models.registry import register_model
-from kerasfer.models.temporal_pooling_head import temporal_pooling_layer
 from kerasfer.models.weight_transfer import copy_weights as transfer_weights
 from kerasfer.models.weight_transfer import load_pretrained_2d
 
@@ -189,15 +188,12 @@ def fer_mini_xception_3d(num_classes=7, *, input_shape=None, pooling="average",
                                     pretrained=pretrained, dropout_rate=dropout_rate)
     logits_2d = keras.Model(model_2d.input, model_2d.get_layer(LOGITS).output,
                             name="fer_mini_xception_logits")
-    backbone = inflate(logits_2d, time_kernel=time_kernel, initialization=initialization,
-                       temporal_padding=temporal_padding, name="fer_mini_xception_backbone")
-    clips = keras.Input(input_shape, name="clips")
-    x = clips
-    if input_dropout_rate:
-        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(x)
-    frame_scores = keras.layers.Identity(name="frame_scores")(backbone(x))
-    outputs = temporal_pooling_layer(pooling, pooling_temperature, window_size)(frame_scores)
-    return keras.Model(clips, outputs, name="fer_mini_xception_3d")
+    return inflated_frame_model(
+        logits_2d, input_shape, pooling=pooling, pooling_temperature=pooling_temperature,
+        window_size=window_size, input_dropout_rate=input_dropout_rate,
+        time_kernel=time_kernel, initialization=initialization,
+        temporal_padding=temporal_padding, backbone_name="fer_mini_xception_backbone",
+        name="fer_mini_xception_3d")
 
 
 __all__ = ["FER2013_CLASSES", "fer_mini_xception_2d", "fer_mini_xception_3d"]

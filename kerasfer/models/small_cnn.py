@@ -17,9 +17,8 @@ from kerasfer.models.contract import check_pooling
 from kerasfer.models.contract import check_positive_int
 from kerasfer.models.contract import check_pretrained
 from kerasfer.models.contract import check_rate
-from kerasfer.models.inflation import inflate
+from kerasfer.models.inflated_frame_model import inflated_frame_model
 from kerasfer.models.registry import register_model
-from kerasfer.models.temporal_pooling_head import temporal_pooling_layer
 from kerasfer.models.weight_transfer import copy_weights
 from kerasfer.models.weight_transfer import load_pretrained_2d
 
@@ -148,15 +147,12 @@ def small_cnn_3d(num_classes=5, *, input_shape=None, pooling="average", dropout_
     check_rate(input_dropout_rate, "input_dropout_rate")
     model_2d = small_cnn_2d(num_classes, input_shape=input_shape[1:], pretrained=pretrained,
                             dropout_rate=dropout_rate, widths=widths)
-    backbone = inflate(model_2d, time_kernel=time_kernel, initialization=initialization,
-                       temporal_padding=temporal_padding, name="small_cnn_backbone")
-    clips = keras.Input(input_shape, name="clips")
-    x = clips
-    if input_dropout_rate:
-        x = keras.layers.Dropout(input_dropout_rate, name="input_dropout")(x)
-    frame_scores = keras.layers.Identity(name="frame_scores")(backbone(x))
-    outputs = temporal_pooling_layer(pooling, pooling_temperature, window_size)(frame_scores)
-    return keras.Model(clips, outputs, name="small_cnn_3d")
+    return inflated_frame_model(
+        model_2d, input_shape, pooling=pooling, pooling_temperature=pooling_temperature,
+        window_size=window_size, input_dropout_rate=input_dropout_rate,
+        time_kernel=time_kernel, initialization=initialization,
+        temporal_padding=temporal_padding, backbone_name="small_cnn_backbone",
+        name="small_cnn_3d")
 
 
 __all__ = ["apply_conv_block", "small_cnn_2d", "small_cnn_3d"]
