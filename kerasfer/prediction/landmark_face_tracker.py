@@ -183,9 +183,10 @@ class LandmarkFaceTracker:
                     continue
                 held = False
                 landmarks, crop = self._fit(image, box)
-                origin, spread = _frame_of(landmarks)
-                relative = (np.asarray(box, np.float64) - origin) / spread
-                reference = appearance(crop)
+                if self.detect_every > 1:  # the track's anchor (unused without tracking)
+                    origin, spread = _frame_of(landmarks)
+                    relative = (np.asarray(box, np.float64) - origin) / spread
+                    reference = appearance(crop)
                 yield source_index, timestamp, box, True, crop
         finally:
             if executor is not None:
