@@ -79,16 +79,14 @@ def after_training(config):
     from kerasfer.evaluate import evaluate_run, format_summary
     from kerasfer.export import export_run
 
-    run_dir, failures = config.run_dir, []
+    run_dir, failures, result = config.run_dir, [], None
     gamma = config.eval.pooling_temperature
     if config.eval.run_after_fit:
         try:
             report = evaluate_run(run_dir, config.eval.split, [gamma])
             print(f"evaluation: {format_summary(report)}; report "
                   f"{os.path.join(report['out_dir'], 'report.md')}")
-            line = result_line(config, report)
-            if line:
-                print(line)
+            result = result_line(config, report)
         except (KerasferError, OSError, ValueError) as exc:
             failures.append(f"evaluation failed: {exc}. The trained run is kept; rerun "
                             f"`python -m kerasfer.evaluate --run {run_dir}` once fixed")
@@ -100,6 +98,8 @@ def after_training(config):
         except (KerasferError, OSError, ValueError) as exc:
             failures.append(f"export failed: {exc}. The trained run is kept; rerun "
                             f"`python -m kerasfer.export --run {run_dir}` once fixed")
+    if result:
+        print(result)            # the last line: accuracy and the sampler's cue hit rate
     return failures
 
 

@@ -188,6 +188,7 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     out_dir = os.path.join(run_dir, PRETRAIN_DIR)
     path = os.path.abspath(os.path.join(out_dir, MODEL_FILENAME))
     if os.path.exists(path):
+        print(f"pretraining: reusing {path}", flush=True)
         config.model.pretrained = path
         return path
     os.makedirs(out_dir, exist_ok=True)
@@ -207,6 +208,10 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
         subjects = sorted({r["subject"] for r in train_records})
     keras.utils.set_random_seed(config.seed)
     model, spec = build_model_2d(config, len(class_names))
+    described = subjects if isinstance(subjects, str) else f"{len(subjects)} training subjects"
+    print(f"pretraining: {spec.name} on {len(labels)} {p.source} images ({described}) and "
+          f"their mirror images, {p.epochs} epochs; then {spec.inflated_by} inflates it",
+          flush=True)
     model.compile(keras.optimizers.Adam(p.learning_rate),
                   keras.losses.SparseCategoricalCrossentropy(
                       from_logits=spec.outputs == "logits"),
@@ -221,6 +226,8 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
         "class_counts": np.bincount(labels, minlength=len(class_names)).tolist(),
         "subjects": subjects, "epochs": p.epochs,
         "final_accuracy": float(history.history["accuracy"][-1])})
+    print(f"pretraining: training accuracy {history.history['accuracy'][-1]:.3f}; saved {path}",
+          flush=True)
     config.model.pretrained = path
     return path
 
