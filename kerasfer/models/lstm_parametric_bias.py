@@ -1,4 +1,4 @@
-"""LSTM with parametric bias (LSTM-PB, ChaLearn 2017 1st place): next-frame landmark predictor.
+"""LSTM with parametric bias (LSTM-PB, Huynh & Kim 2017): next-frame landmark predictor.
 
 Not in the model registry: `get_model(name, num_classes, **kwargs)` returns clip → logits
 models, whereas LSTM-PB maps landmark sequences to next-frame landmarks and is classified
@@ -9,16 +9,55 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasfer.models.grid_lstm import GridLSTM
+from kerasfer.models.grid_lstm_cell import GridLSTMCell
 
-# Recurrent cores of the LSTM-PB: name → builder(units) of a layer returning
-# `[sequences, *states]`; "grid_lstm" is Huynh & Kim (2017)'s 2D Grid LSTM (Section 2.3.4).
+# Recurrent cores of the LSTM-PB: name → builder(units) of a Keras RNN cell; "grid_lstm" is
+# Huynh & Kim (2017)'s 2D Grid LSTM (Section 2.3.4, Fig. 4: four blocks; depth 2 here).
 RECURRENT_CORES = {
-    "lstm": lambda units: keras.layers.LSTM(units, return_sequences=True, return_state=True,
-                                            kernel_initializer="glorot_uniform", name="lstm"),
-    "grid_lstm": lambda units: GridLSTM(units, depth=2, return_sequences=True,
-                                        return_state=True, name="lstm"),
+    "lstm": lambda units: keras.layers.LSTMCell(units, name="lstm_cell"),
+    "grid_lstm": lambda units: GridLSTMCell(units, depth=2, name="grid_lstm_cell"),
 }
+
+
+def _torch_uniform(fan_in):
+    """Uniform ±1/√fan_in, the default of Torch's `nn.Linear` that Huynh & Kim (2017) used
+    (Section 2.3.6: "weights are initialized in the form of uniform distribution"); biases
+    too, so that the ReLU hidden units are not all at their kink when PB = 0 (Section 2.3.6)."""
+    return keras.initializers.RandomUniform(-fan_in ** -0.5, fan_in ** -0.5)
+
+
+class _ContextLoopCell(keras.layers.Layer):
+    """The recurrent core on the context loop of the LSTM-PB (Huynh & Kim 2017, Section 2.3.5).
+
+    "Context input goes into 2D Grid LSTM as a vector": at step t the core reads the
+    `context_dim` context vector it produced at t − 1 (zero at t = 0, Section 2.3.6), its
+    output (ReLU) goes to the hidden layer and, through a dense layer, becomes the next
+    context (Fig. 4A: the Grid LSTM "is inserted between the context out and the context
+    input"). The frame input of the RNN is ignored: landmarks and PB reach the hidden layer
+    directly, not through the core.
+    """
+
+    def __init__(self, core, context_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.core = core
+        self.context_dim = context_dim
+        sizes = core.state_size if isinstance(core.state_size, (list, tuple)) else [core.state_size]
+        self.state_size = list(sizes) + [context_dim]
+        self.output_size = core.units
+        self.context_out = keras.layers.Dense(
+            context_dim, kernel_initializer=_torch_uniform(core.units),
+            bias_initializer=_torch_uniform(core.units), name="context_out")
+
+    def build(self, input_shape):
+        self.core.build((None, self.context_dim))
+        self.context_out.build((None, self.core.units))
+        self.built = True
+
+    def call(self, inputs, states, training=None):
+        output, core_states = self.core(states[-1], list(states[:-1]), training=training)
+        output = ops.relu(output)
+        core_states = list(core_states) if isinstance(core_states, (list, tuple)) else [core_states]
+        return output, core_states + [self.context_out(output)]
 
 
 class _SequenceMeanSquaredError(keras.losses.Loss):
@@ -54,43 +93,57 @@ class _PBRecognizer(keras.Model):
 class LSTMParametricBias(keras.Model):
     """LSTM with parametric bias: predicts frame t+1's landmarks from frame t and a PB vector.
 
-    LSTM-PB paper (ChaLearn LAP 2017 real-vs-fake, 1st place), Section 2.3. Every training
-    sequence i owns a PB vector `p_i` (a row of a trainable `(num_sequences, pb_dim)`
-    Embedding) that is concatenated to the landmarks of *every* time step, exactly like the
-    paper's PB input nodes that "take a particular constant vector at each time sequence"
-    (Section 2.3, Section 2.3.5: landmarks and PB are both fully connected to the hidden
-    layer). The PB vectors are learned with the weights by back-propagation through time on
-    the next-frame mean squared error (Section 2.3.1, learning mode). Eq. 1–2:
-    `δp_i = ε / l_i · Σ_{t<l_i} error_{p_i}(t)`, `p_i ← p_i + δp_i`, i.e. the PB update is the
-    time-averaged back-propagated error; training with the mean over frames of the squared
-    error and a gradient optimiser gives this update (`pb_gradient_scale` sets the PB vs
+    Huynh & Kim (2017), "Facial landmarks and LSTM with parametric bias for real versus fake
+    expression recognition" (ChaLearn LAP 2017, 1st place), Section 2.3. Architecture
+    (Section 2.3.5, Fig. 3): three inputs, the frame's landmarks `x_t`, the PB vector `p` and
+    the `context_dim` context vector. "Both facial landmarks input and parametric bias are
+    fully-connected to its hidden layer while context input goes into 2D Grid LSTM as a
+    vector, and output of 2D Grid LSTM is fully-connected to the hidden layer":
+
+        g_t, c_t = core(c_{t-1})                          (context loop, c_0 = 0)
+        h_t = ReLU(W_x x_t + W_p p + W_g g_t + b)
+        x̂_{t+1} = W_o h_t + b_o
+
+    (ReLU and a core fed by its own context as in the authors' released Torch code; their
+    `tanh` output is dropped because the pipeline feeds standardised values, not [−1, 1];
+    one activation over the summed inputs, where their code sums three separately activated
+    branches, so that the PB vector modulates the landmark → prediction mapping instead of
+    adding a constant offset to it). The core does not see the landmarks, so it does not
+    store their history: whatever of a sequence's dynamics the current frame does not show
+    must come from the PB vector ("PB nodes encode the time sequences", Section 2.3). PB
+    rows live in a trainable `(num_sequences, pb_dim)` Embedding; a row is one training
+    sequence, or one class when the learning mode creates "two parametric biases ... one for
+    the genuine emotion and the other for the fake one" (Section 2.3.1): the caller chooses
+    through "sequence_index". The PB vectors are learned with the weights by
+    back-propagation through time on the next-frame mean squared error; Eq. 1–2,
+    `δp = ε / l · Σ_{t<l} error_p(t)`, `p ← p + δp`, is the time-averaged back-propagated
+    error, which training on the mean over frames gives (`pb_gradient_scale` sets the PB vs
     weight learning-rate ratio). `generate` is the generation mode (Section 2.3.2) and
-    `recognize` the recognition mode (Section 2.3.3: fresh PB vectors fitted with Eq. 1–2 while
-    the network weights stay fixed).
+    `recognize` the recognition mode (Section 2.3.3: fresh PB vectors fitted with Eq. 1–2
+    while the weights stay fixed). PB and context start at zero (Section 2.3.6).
 
     The recurrent core (`recurrent`) is the paper's 2D Grid LSTM (Section 2.3.4, Fig. 4;
-    `kerasfer.models.GridLSTM`, Kalchbrenner et al. 2015) or a standard `keras.layers.LSTM`,
-    with `units` hidden nodes (paper: 512, Section 2.3.5). Deviation: the paper's 64-d Jordan
-    context loop is not separate; the core's state plays the role of the context. Initial
-    state and PB are zero as in Section 2.3.6.
+    `kerasfer.models.GridLSTMCell`, Kalchbrenner et al. 2015) or a standard
+    `keras.layers.LSTMCell`, with `units` hidden nodes (paper: 512, Section 2.3.5).
 
     Args:
-        num_sequences: int. Number of training sequences, one PB vector each.
+        num_sequences: int. Number of PB vectors (training sequences, or classes).
         input_dim: int. Values per frame; 40 landmarks × (x, y) = 80 in the paper. Defaults to
             `80`.
         pb_dim: int. PB vector size (Section 2.3.5: 64). Defaults to `64`.
-        units: int. LSTM hidden size (Section 2.3.5: 512). Defaults to `512`.
+        units: int. Hidden and core size (Section 2.3.5: 512). Defaults to `512`.
         pb_gradient_scale: float. Multiplies the gradient reaching the PB vectors (their value
             is unchanged), so that one optimiser gives them a learning rate `pb_gradient_scale`
             times the weights'; with plain SGD, `90` is the paper's 0.9 (PB) vs 0.01 (weights)
             (Section 2.3.6). Adaptive optimisers (Adam) largely ignore it. Defaults to `1.0`.
         recurrent: str. `"lstm"` or `"grid_lstm"` (2D Grid LSTM of depth 2), see
             `RECURRENT_CORES`. Defaults to `"lstm"`.
+        context_dim: int. Context vector size (Section 2.3.5: 64). Defaults to `64`.
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
         inputs: dict with "landmarks" `(batch, frames, input_dim)` float and
-            "sequence_index" `(batch,)` int, the training sequence (PB row) of each sample.
+            "sequence_index" `(batch,)` int, the PB row of each sample.
 
     Returns:
         Predicted next-frame landmarks `(batch, frames, input_dim)`: output t estimates frame
@@ -107,10 +160,10 @@ class LSTMParametricBias(keras.Model):
     """
 
     def __init__(self, num_sequences, input_dim=80, pb_dim=64, units=512, pb_gradient_scale=1.0,
-                 recurrent="lstm", **kwargs):
+                 recurrent="lstm", context_dim=64, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("num_sequences", num_sequences), ("input_dim", input_dim),
-                           ("pb_dim", pb_dim), ("units", units)):
+                           ("pb_dim", pb_dim), ("units", units), ("context_dim", context_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{arg} must be a positive integer. Received: {arg}={value!r}")
         if not pb_gradient_scale > 0:
@@ -124,31 +177,55 @@ class LSTMParametricBias(keras.Model):
         self.input_dim = int(input_dim)
         self.pb_dim = int(pb_dim)
         self.units = int(units)
+        self.context_dim = int(context_dim)
         self.pb_gradient_scale = float(pb_gradient_scale)
         # Section 2.3.6: "initial values for parametric bias ... are set to zero".
         self.parametric_bias = keras.layers.Embedding(self.num_sequences, self.pb_dim,
                                                       embeddings_initializer="zeros",
                                                       name="parametric_bias")
-        # Section 2.3.6: weights initialised from a uniform distribution.
-        self.lstm = RECURRENT_CORES[recurrent](self.units)
-        self.readout = keras.layers.Dense(self.input_dim, kernel_initializer="glorot_uniform",
-                                          name="readout")
+        self.lstm = keras.layers.RNN(
+            _ContextLoopCell(RECURRENT_CORES[recurrent](self.units), self.context_dim,
+                             name="context_loop"),
+            return_sequences=True, return_state=True, name="lstm")
+        self.lstm.units = self.units
+        # Section 2.3.5: landmarks, PB and the core's output are fully connected to one hidden
+        # layer; Section 2.3.6: weights initialised from a uniform distribution.
+        self.landmark_hidden = keras.layers.Dense(
+            self.units, kernel_initializer=_torch_uniform(self.input_dim),
+            bias_initializer=_torch_uniform(self.input_dim), name="landmark_hidden")
+        self.pb_hidden = keras.layers.Dense(self.units, use_bias=False,
+                                            kernel_initializer=_torch_uniform(self.pb_dim),
+                                            name="pb_hidden")
+        self.core_hidden = keras.layers.Dense(self.units, use_bias=False,
+                                              kernel_initializer=_torch_uniform(self.units),
+                                              name="core_hidden")
+        self.readout = keras.layers.Dense(
+            self.input_dim, kernel_initializer=_torch_uniform(self.units),
+            bias_initializer=_torch_uniform(self.units), name="readout")
 
     def build(self, input_shape=None):
         self.parametric_bias.build((None,))
-        self.lstm.build((None, None, self.input_dim + self.pb_dim))
+        self.lstm.build((None, None, self.input_dim))
+        self.landmark_hidden.build((None, None, self.input_dim))
+        self.pb_hidden.build((None, self.pb_dim))
+        self.core_hidden.build((None, None, self.units))
         self.readout.build((None, None, self.units))
         self.built = True
 
     def predict_next_frames(self, landmarks, pb, initial_state=None, return_state=False):
-        """Runs the network on `(batch, frames, input_dim)` landmarks with `(batch, pb_dim)` PB."""
+        """Runs the network on `(batch, frames, input_dim)` landmarks with `(batch, pb_dim)` PB.
+
+        With `return_state`, also returns the core's states (context last), which
+        `initial_state` accepts back to continue a sequence.
+        """
         landmarks = ops.cast(landmarks, self.compute_dtype)
         pb = ops.cast(pb, landmarks.dtype)
-        # The same PB vector at every time step (Section 2.3); broadcasting keeps `frames`
-        # symbolic.
-        pb_per_frame = ops.zeros_like(landmarks[..., :1]) + ops.expand_dims(pb, 1)
-        hidden, *state = self.lstm(ops.concatenate([landmarks, pb_per_frame], axis=-1),
-                                   initial_state=initial_state)
+        # The core runs on the context loop only; the landmarks give the RNN its length.
+        core, *state = self.lstm(landmarks, initial_state=initial_state)
+        # The same PB vector at every time step (Section 2.3: "a particular constant vector
+        # at each time sequence").
+        hidden = ops.relu(self.landmark_hidden(landmarks) + ops.expand_dims(self.pb_hidden(pb), 1)
+                          + self.core_hidden(core))
         predictions = self.readout(hidden)
         return (predictions, state) if return_state else predictions
 
@@ -226,7 +303,9 @@ class LSTMParametricBias(keras.Model):
         batch = len(landmarks)
         recognizer = _PBRecognizer(self, batch)
         inputs = {"landmarks": landmarks[:, :-1], "sequence_index": np.arange(batch)}
-        layers = (self, self.parametric_bias, self.lstm, self.lstm.cell, self.readout)
+        layers = (self, self.parametric_bias, self.lstm, self.lstm.cell, self.lstm.cell.core,
+                  self.lstm.cell.context_out, self.landmark_hidden, self.pb_hidden,
+                  self.core_hidden, self.readout)
         trainable = [layer.trainable for layer in layers]
         self.trainable = False  # freezes every sub-layer (Section 2.3.2: no weight changes)
         try:
@@ -244,5 +323,6 @@ class LSTMParametricBias(keras.Model):
         config = super().get_config()
         config.update(num_sequences=self.num_sequences, input_dim=self.input_dim,
                       pb_dim=self.pb_dim, units=self.units,
-                      pb_gradient_scale=self.pb_gradient_scale, recurrent=self.recurrent)
+                      pb_gradient_scale=self.pb_gradient_scale, recurrent=self.recurrent,
+                      context_dim=self.context_dim)
         return config

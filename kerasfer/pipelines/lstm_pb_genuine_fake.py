@@ -12,11 +12,14 @@ real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one 
 2. landmark-box jitter augmentation (Section 2.4): each training video gets `augment_copies`
    copies whose landmarks are re-expressed in a face box with a random margin (up to
    `box_jitter` of the side) removed on every edge;
-3. one LSTM-PB per emotion (Section 2.3.6), `kerasfer.models.LSTMParametricBias` with a 2D
-   Grid LSTM core (`recurrent: grid_lstm`, Section 2.3.4) or a plain LSTM: *learning* mode
-   (weights and one PB vector per training sequence, next-frame MSE), *generation* mode
-   (closed-loop landmarks from a learned PB; its error is logged), *recognition* mode
-   (fresh PB vectors fitted to every video with the weights frozen);
+3. one LSTM-PB per emotion (Section 2.3.6), `kerasfer.models.LSTMParametricBias`: landmarks
+   and PB vector fully connected to the hidden layer, the recurrent core on the context loop
+   (Section 2.3.5), the core a 2D Grid LSTM (`recurrent: grid_lstm`, Section 2.3.4) or a
+   plain LSTM; *learning* mode with `pb_per: class`, the paper's "two parametric biases ...
+   one for the genuine emotion and the other for the fake one" (Section 2.3.1), or one PB
+   vector per training sequence (`pb_per: sequence`), next-frame MSE; *generation* mode
+   (closed-loop landmarks from a learned PB; its error is logged); *recognition* mode
+   (fresh PB vectors fitted to every video, training videos included, weights frozen);
 4. one gradient boosting machine per emotion on the recognised PB vectors (Section 2.4);
 5. `evaluate`: per-emotion ROC (curve points and AUC), accuracy, per-emotion average
    precision and MAP on the held-out subjects' videos.
@@ -74,6 +77,16 @@ def box_jitter(landmarks, rng, max_fraction):
     return (landmarks - np.array([left, top], np.float32)) / scale
 
 
+# Learning mode, which PB row each training sequence trains: Huynh & Kim (2017), Section 2.3.1,
+# "two parametric biases are created: one is for the genuine emotion and the other for the
+# fake one" (`class`, also the authors' released code), or one PB vector per sequence
+# (`sequence`, Eq. 1's p_{x_i} read per sequence; the classic RNN-PB learning mode).
+_PB_ROWS = {
+    "class": lambda genuine: (2, genuine),
+    "sequence": lambda genuine: (len(genuine), np.arange(len(genuine))),
+}
+
+
 def _resample(sequence, length):
     return sequence[np.round(np.linspace(0, len(sequence) - 1, length)).astype(int)]
 
@@ -89,9 +102,12 @@ class LstmPbOptions:
     augment_copies: int = 3
     box_jitter: float = 0.1
     pb_gradient_scale: float = 1.0
+    pb_per: str = "class"
+    context_dim: int = 64
     recognition_steps: int = 200
     recognition_learning_rate: float = 0.05
     gbm_trees: int = 5000
+    gbm_learning_rate: float = 0.1
     relative_to_first_frame: bool = True
 
 
@@ -108,6 +124,9 @@ class LstmPbGenuineFakePipeline(Pipeline):
         if self.options.recurrent not in RECURRENT_CORES:
             raise ConfigError("pipeline_options.recurrent", f"unknown {self.options.recurrent!r}",
                               f"choose one of {', '.join(RECURRENT_CORES)}")
+        if self.options.pb_per not in _PB_ROWS:
+            raise ConfigError("pipeline_options.pb_per", f"unknown {self.options.pb_per!r}",
+                              f"choose one of {', '.join(_PB_ROWS)}")
         if not 0 <= self.options.box_jitter < 0.5:
             raise ConfigError("pipeline_options.box_jitter", f"{self.options.box_jitter}",
                               "use a fraction in [0, 0.5)")
@@ -142,19 +161,21 @@ class LstmPbGenuineFakePipeline(Pipeline):
                             for _ in range(o.augment_copies)]
         x = self._flat(np.concatenate(copies))
         y = np.tile(genuine, len(copies))
-        model = LSTMParametricBias(len(x), input_dim=x.shape[-1], pb_dim=o.pb_dim,
+        rows, index = _PB_ROWS[o.pb_per](y)
+        model = LSTMParametricBias(rows, input_dim=x.shape[-1], pb_dim=o.pb_dim,
                                    units=o.units, pb_gradient_scale=o.pb_gradient_scale,
-                                   recurrent=o.recurrent, name=f"lstm_pb_{emotion}")
+                                   recurrent=o.recurrent, context_dim=o.context_dim,
+                                   name=f"lstm_pb_{emotion}")
         model.compile(optimizer=keras.optimizers.Adam(cfg.train.learning_rate), loss="mse")
-        history = model.fit({"landmarks": x[:, :-1], "sequence_index": np.arange(len(x))},
+        history = model.fit({"landmarks": x[:, :-1], "sequence_index": index},
                             x[:, 1:], epochs=cfg.train.epochs, batch_size=cfg.data.batch_size,
                             shuffle=True, verbose=0).history["loss"]
         model.save(os.path.join(self.run_dir, f"lstm_pb_{emotion}.keras"))
         count = min(4, len(x))
-        generated = model.generate(model.pb_vectors()[:count], x[:count, 0], x.shape[1])
+        generated = model.generate(model.pb_vectors()[index[:count]], x[:count, 0], x.shape[1])
         recognised = self._recognise(model, x)
         gbm = fit_pb_classifier(recognised, y, n_estimators=o.gbm_trees,
-                                random_state=cfg.seed)
+                                learning_rate=o.gbm_learning_rate, random_state=cfg.seed)
         return model, gbm, {"loss": [float(v) for v in history],
                             "generation_mse": float(np.mean((generated - x[:count]) ** 2)),
                             "training_sequences": int(len(x))}

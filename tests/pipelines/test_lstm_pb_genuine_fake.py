@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from kerasfer.pipelines.lstm_pb_genuine_fake import box_jitter, paper_landmarks
+from kerasfer.config import load_config
+from kerasfer.errors import ConfigError
+from kerasfer.pipelines.lstm_pb_genuine_fake import (
+    LstmPbGenuineFakePipeline,
+    box_jitter,
+    paper_landmarks,
+)
 
 
 def test_forty_paper_landmarks_keep_points_and_add_line_centres():
@@ -27,6 +33,12 @@ def test_box_jitter_re_expresses_landmarks_in_the_cropped_box():
     np.testing.assert_allclose(box_jitter(corners, rng, 0.2), [[0, 0], [1, 1]], atol=1e-6)
 
 
+def test_unknown_pb_row_choice_is_a_config_error():
+    config = load_config("configs/lstm_pb_genuine_fake.yaml", ["pipeline_options.pb_per=video"])
+    with pytest.raises(ConfigError, match="pb_per"):
+        LstmPbGenuineFakePipeline(config)
+
+
 @pytest.mark.slow
 def test_fit_then_evaluate_gives_roc_per_emotion(tmp_path, monkeypatch, capsys):
     from kerasfer.evaluate import main as evaluate_main
@@ -43,7 +55,11 @@ def test_fit_then_evaluate_gives_roc_per_emotion(tmp_path, monkeypatch, capsys):
                      "pipeline_options.recognition_steps=3",
                      "pipeline_options.gbm_trees=5"]) == 0
     assert "ROC-AUC" in capsys.readouterr().out
-    assert os.path.exists(os.path.join(run, "lstm_pb_happy.keras"))
+    import keras
+
+    # Section 2.3.1: the learning mode of each emotion creates two PB vectors, genuine and fake.
+    model = keras.saving.load_model(os.path.join(run, "lstm_pb_happy.keras"))
+    assert model.pb_vectors().shape == (2, 4)
     assert evaluate_main(["--run", run]) == 0
     with open(os.path.join(run, "evaluation", "report.json"), encoding="utf-8") as handle:
         report = json.load(handle)
