@@ -88,6 +88,22 @@ def check_input_shape(input_shape, family, min_size=1, channels=None, fixed_fram
     return shape
 
 
+def check_image_shape(input_shape, family, min_size=1):
+    """Returns a 2D model's `input_shape` as a tuple `(height, width, channels)` after checks.
+
+    Args:
+        input_shape: tuple or list. `(height, width, channels)`.
+        family: str. Model name used in the error messages.
+        min_size: int. Smallest height and width. Defaults to 1.
+    """
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
+    if shape is None or len(shape) != 3:
+        raise ValueError("input_shape must be (height, width, channels). "
+                         f"Received: input_shape={input_shape!r}")
+    check_input_shape((None,) + shape, family, min_size=min_size)
+    return shape
+
+
 def check_pretrained(pretrained, family, shipped=False, path=False):
     """Returns `pretrained` normalised to `False`, `True` or a path string.
 

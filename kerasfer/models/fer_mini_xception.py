@@ -7,6 +7,7 @@ import keras
 from kerasfer.assets import FER2013_CLASSES
 from kerasfer.assets import fer2013_weights_path
 from kerasfer.models.backbone_2d_registry import register_backbone_2d
+from kerasfer.models.contract import check_image_shape
 from kerasfer.models.contract import check_input_shape
 from kerasfer.models.contract import check_pooling
 from kerasfer.models.contract import check_positive_int
@@ -85,11 +86,7 @@ def fer_mini_xception_2d(num_classes=7, *, input_shape=(64, 64, 1), pretrained=F
     (1, 7)
     """
     check_positive_int(num_classes, "num_classes")
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is None or len(shape) != 3:
-        raise ValueError("input_shape must be (height, width, channels). "
-                         f"Received: input_shape={input_shape!r}")
-    check_input_shape((None,) + shape, "fer_mini_xception_2d", min_size=MIN_SIZE)
+    shape = check_image_shape(input_shape, "fer_mini_xception_2d", min_size=MIN_SIZE)
     check_rate(dropout_rate, "dropout_rate")
     pretrained = check_pretrained(pretrained, "fer_mini_xception_2d", shipped=True, path=True)
     source = _load_source(pretrained)

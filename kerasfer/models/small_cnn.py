@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 
 from kerasfer.models.backbone_2d_registry import register_backbone_2d
+from kerasfer.models.contract import check_image_shape
 from kerasfer.models.contract import check_input_shape
 from kerasfer.models.contract import check_pooling
 from kerasfer.models.contract import check_positive_int
@@ -71,11 +72,7 @@ def small_cnn_2d(num_classes=5, *, input_shape=(32, 32, 1), pretrained=False,
     (2, 5)
     """
     check_positive_int(num_classes, "num_classes")
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is None or len(shape) != 3:
-        raise ValueError("input_shape must be (height, width, channels). "
-                         f"Received: input_shape={input_shape!r}")
-    check_input_shape((None,) + shape, "small_cnn_2d", min_size=MIN_SIZE)
+    shape = check_image_shape(input_shape, "small_cnn_2d", min_size=MIN_SIZE)
     check_rate(dropout_rate, "dropout_rate")
     widths = tuple(widths)
     if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
