@@ -38,7 +38,7 @@ import os
 import numpy as np
 
 from kerasfer.errors import ConfigError
-from kerasfer.pipelines.pipeline import Pipeline
+from kerasfer.pipelines.genuine_fake_pipeline import GenuineFakePipeline
 from kerasfer.pipelines.registry import register_pipeline
 
 # 36 of the 68 iBUG/dlib points: chin tip, brows, nose bridge and base, eyes, outer lip
@@ -112,7 +112,7 @@ class LstmPbOptions:
 
 
 @register_pipeline("lstm_pb_genuine_fake")
-class LstmPbGenuineFakePipeline(Pipeline):
+class LstmPbGenuineFakePipeline(GenuineFakePipeline):
     """Huynh & Kim (2017)'s real-vs-fake system (see module docstring); options `LstmPbOptions`."""
 
     options_class = LstmPbOptions
@@ -189,16 +189,7 @@ class LstmPbGenuineFakePipeline(Pipeline):
         import joblib
         import keras
 
-        from kerasfer.evaluation.genuine_fake import parse_genuine_fake_classes
-
-        index, splits = self.prepare_data()
-        pairs = parse_genuine_fake_classes(index.classes)
-        if pairs is None:
-            raise ConfigError(index.data_dir, f"classes {list(index.classes)} are not "
-                              "<emotion>_genuine / <emotion>_posed pairs",
-                              "set data.synthetic.genuine_posed=true or build such a dataset")
-        ids = [i for name in ("train", "validation", "test") for i in splits.get(name) or []]
-        records = index.select(ids=ids)
+        index, splits, pairs, records = self.prepare_genuine_fake_data()
         sequences = self._sequences(index, records)
         emotion_of = {i: e for e, pair in pairs.items() for i in pair}
         self.scale = 1.0
@@ -232,19 +223,10 @@ class LstmPbGenuineFakePipeline(Pipeline):
     def evaluate(self, split=None, out_dir=None, data_dir=None):
         from sklearn.metrics import roc_auc_score, roc_curve
 
-        from kerasfer.evaluation.genuine_fake import (
-            mean_average_precision,
-            per_emotion_accuracy,
-            per_emotion_average_precision,
-        )
+        from kerasfer.evaluation.genuine_fake import genuine_fake_metrics
 
-        split = split or self.config.eval.split
-        splits = self.read_json("splits.json")
         saved = self.read_json("scores.json")
-        ids = [i for i in splits.get(split) or [] if i in saved]
-        if not ids:
-            raise ConfigError(os.path.join(self.run_dir, "splits.json"),
-                              f"split {split!r} holds no scored video", "pass --split validation")
+        split, ids = self.evaluation_split(split, scored=saved)
         score, truth, emotions = (np.array(v) for v in zip(*(saved[i] for i in ids)))
         score, truth = score.astype(float), truth.astype(int)
         roc = {}
@@ -254,12 +236,9 @@ class LstmPbGenuineFakePipeline(Pipeline):
                 fpr, tpr, _ = roc_curve(truth[rows], score[rows])
                 roc[emotion] = {"auc": float(roc_auc_score(truth[rows], score[rows])),
                                 "fpr": fpr.tolist(), "tpr": tpr.tolist()}
-        ap = per_emotion_average_precision(truth, score, emotions)
-        metrics = {"accuracy": float(np.mean(truth == (score > 0.5))),
-                   "per_emotion_accuracy": per_emotion_accuracy(truth, score > 0.5, emotions),
-                   "per_emotion_roc_auc": {e: v["auc"] for e, v in roc.items()},
-                   "mean_average_precision": mean_average_precision(ap),
-                   "per_emotion_average_precision": ap}
+        metrics = genuine_fake_metrics(truth, score, emotions, threshold=0.5)
+        metrics["per_emotion_roc_auc"] = {e: v["auc"] for e, v in roc.items()}
+        ap = metrics["per_emotion_average_precision"]
         report = {"pipeline": self.name, "recurrent": self.options.recurrent, "split": split,
                   "num_videos": len(ids), "metrics": metrics, "roc": roc, "ids": ids,
                   "scores": score.tolist()}
