@@ -15,7 +15,8 @@ Every function takes manifest records (`kerasfer.schema.read_manifest`): dicts w
 least "id", "label", "subject" and, for `dataset_split`, "split". A record without a subject
 counts as its own subject. A split is a JSON-ready dict `{"name", "protocol", "seed",
 "train", "validation", "test"}` whose sides are lists of video ids in record order;
-`save_splits` / `load_splits` store a list of them with the run.
+`save_splits` / `load_splits` store a list of them with the run. The searches that place
+the subjects are in `kerasfer.data.subject_assignment`.
 
 Example:
 
@@ -31,6 +32,8 @@ import os
 
 import numpy as np
 
+from kerasfer.data.subject_assignment import deal_subjects_to_folds
+from kerasfer.data.subject_assignment import holdout_subjects
 from kerasfer.errors import LabelError, SchemaError
 
 SIDES = ("train", "validation", "test")
@@ -84,60 +87,6 @@ def _make_split(name, protocol, seed, records, sides):
     return split
 
 
-def _cost(deviation):
-    # Lexicographic: first how far any class is beyond ±1 video, then the squared error.
-    # `deviation` is `(..., classes)`; returns `(...)`.
-    excess = np.maximum(np.abs(deviation) - 1.0, 0.0)
-    return (excess ** 2).sum(axis=-1) * 1e6 + (deviation ** 2).sum(axis=-1)
-
-
-def _holdout_subjects(counts, fraction, rng, restarts):
-    num_subjects = counts.shape[0]
-    target = fraction * counts.sum(axis=0)
-    best, best_cost = None, np.inf
-    for _ in range(restarts):
-        chosen = rng.random(num_subjects) < fraction
-        chosen[rng.integers(num_subjects)] = True
-        if chosen.all():  # Keep at least one training subject in the start, too.
-            chosen[rng.integers(num_subjects)] = False
-        total = chosen @ counts
-        while True:
-            deviation = total - target
-            current = _cost(deviation)
-            # Every single move (a subject changes side) and every swap of two subjects.
-            sign = np.where(chosen, -1.0, 1.0)[:, None]
-            moves = deviation[None, :] + sign * counts
-            move_costs = _cost(moves)
-            inside, outside = np.flatnonzero(chosen), np.flatnonzero(~chosen)
-            swap_costs = np.full((len(inside), len(outside)), np.inf)
-            if len(inside) and len(outside):
-                swap_costs = _cost(deviation[None, None, :] - counts[inside][:, None, :]
-                                   + counts[outside][None, :, :])
-            # Never empty a side.
-            if chosen.sum() == 1:
-                move_costs[chosen] = np.inf
-            if (~chosen).sum() == 1:
-                move_costs[~chosen] = np.inf
-            best_move = int(np.argmin(move_costs))
-            best_swap = np.unravel_index(int(np.argmin(swap_costs)), swap_costs.shape)
-            if min(move_costs[best_move], swap_costs[best_swap]) >= current - 1e-9:
-                break
-            if move_costs[best_move] <= swap_costs[best_swap]:
-                chosen[best_move] = ~chosen[best_move]
-            else:
-                chosen[inside[best_swap[0]]] = False
-                chosen[outside[best_swap[1]]] = True
-            total = chosen @ counts
-        cost = float(_cost(total - target))
-        if cost < best_cost - 1e-9:
-            best, best_cost = chosen.copy(), cost
-        if best_cost < 1e6:
-            # Within ±1 video for every class: keep this seed's split rather than searching
-            # for the global optimum, so that different seeds give different splits.
-            break
-    return best
-
-
 def subject_holdout_split(records, *, validation_fraction=0.2, seed=0, restarts=16,
                           name=None):
     """Subject-independent train/validation split stratified by class (thesis Sec. 2.2.2).
@@ -169,8 +118,8 @@ def subject_holdout_split(records, *, validation_fraction=0.2, seed=0, restarts=
     if len(subjects) < 2:
         raise LabelError(None, "a subject-independent split needs at least 2 subjects, got "
                          f"{len(subjects)}", "add subjects or use the dataset's own split")
-    chosen = _holdout_subjects(counts, float(validation_fraction),
-                               np.random.default_rng(seed), int(restarts))
+    chosen = holdout_subjects(counts, float(validation_fraction),
+                              np.random.default_rng(seed), int(restarts))
     sides = ["validation" if chosen[s] else "train" for s in owner]
     return _make_split(name or f"holdout-{seed}", "holdout", int(seed), records, sides)
 
@@ -218,24 +167,7 @@ def subject_k_fold(records, num_folds=8, *, seed=0):
         raise ValueError(f"`num_folds` must be in [2, number of subjects = {len(subjects)}]. "
                          f"Received: num_folds={num_folds}")
     num_folds = int(num_folds)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(subjects))
-    order = order[np.argsort(-counts[order].sum(axis=1), kind="stable")]
-    target = counts.sum(axis=0) / num_folds
-    fold_counts = np.zeros((num_folds, counts.shape[1]))
-    fold_of = np.zeros(len(subjects), int)
-    for position, subject in enumerate(order):
-        empty = np.flatnonzero(fold_counts.sum(axis=1) == 0)
-        if len(empty) and len(empty) >= len(order) - position:
-            # As many empty folds as subjects left: every fold must get one.
-            fold = int(empty[0])
-        else:
-            after = fold_counts + counts[subject]
-            costs = (((after - target) ** 2).sum(axis=1)
-                     - ((fold_counts - target) ** 2).sum(axis=1))
-            fold = int(np.argmin(costs))
-        fold_of[subject] = fold
-        fold_counts[fold] += counts[subject]
+    fold_of = deal_subjects_to_folds(counts, num_folds, np.random.default_rng(seed))
     splits = []
     for fold in range(num_folds):
         sides = ["test" if fold_of[s] == fold else "train" for s in owner]
