@@ -2,12 +2,13 @@
 
 Aminbeidokhti et al. (2019, spatial attention + temporal softmax pooling) and Fan et al.
 (2017, VGG fc6 + Bi-LSTM) start from VGG-Face weights, which are not available offline. The
-analogue kerasfer uses for its other backbones (`kerasfer.training.pretraining`,
-`pretrain.source: static_faces`): train the 2D VGG16 of `kerasfer.models.i3d_vgg16.vgg16_2d`
-(same layer names, any width) on static expressive faces of synthetic subjects that are in
-no target dataset (`render_static_faces`, its own seed stream), with horizontal flips, and
-save it; the VGG16 families load it by layer name with `model.pretrained=PATH`. The last
-`--held-out-subjects` static subjects are held out to report the 2D accuracy.
+analogue: the 2D pretraining stage of `python -m kerasfer.fit` (`pretrain.source=static_faces
+pretrain.model=vgg16_2d`, `kerasfer.training.pretraining`, which does this inside one run).
+This script is that stage on its own, with the same library code (`static_face_images`,
+the registered 2D backbone `vgg16_2d`, `fit_model_2d`: static expressive faces of synthetic
+subjects in no target dataset, with horizontal flips), plus the 2D accuracy on the last
+`--held-out-subjects` static subjects; the VGG16 families load the saved file by layer name
+with `model.pretrained=PATH`.
 
 Example (BENCHMARKS.md, Paper systems, spatial attention row):
 
@@ -36,35 +37,29 @@ def main(argv=None):
     parser.add_argument("--held-out-subjects", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--normalization", default="imagenet")
     parser.add_argument("--seed", type=int, default=100,
                         help="static-face seed (the synthetic datasets' subjects use their own)")
     args = parser.parse_args(argv)
 
     import keras
-    import numpy as np
-    import tensorflow as tf
 
-    from kerasfer.data.normalization import normalize_frames
-    from kerasfer.data.synthetic.static_faces import render_static_faces
-    from kerasfer.models.i3d_vgg16 import vgg16_2d
+    from kerasfer.models import backbone_2d_spec
+    from kerasfer.training.pretraining import fit_model_2d, static_face_images
 
     start = time.process_time()
-    faces = render_static_faces(args.classes, args.subjects, args.images_per_subject,
-                                image_size=args.size, seed=args.seed)
-    images = np.asarray(normalize_frames(tf.constant(faces["images"], tf.float32) / 255.0,
-                                         args.normalization))
-    labels, subjects = faces["labels"], faces["subjects"]
+    images, labels, subjects = static_face_images(
+        args.classes, args.subjects, args.images_per_subject, args.size, args.normalization,
+        seed=args.seed)
     train = subjects < args.subjects - args.held_out_subjects
     keras.utils.set_random_seed(0)
-    model = vgg16_2d((args.size, args.size, 3), args.width)  # its 1000-way top, labels 0..C-1
-    model.compile(keras.optimizers.Adam(args.learning_rate),
-                  keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    history = model.fit(np.concatenate([images[train], images[train][:, :, ::-1]]),
-                        np.concatenate([labels[train], labels[train]]), batch_size=64,
-                        epochs=args.epochs, validation_data=(images[~train], labels[~train]),
-                        verbose=2)
+    spec = backbone_2d_spec("vgg16_2d")
+    model = spec.builder(len(args.classes), input_shape=(args.size, args.size, 3),
+                         width_multiplier=args.width)
+    history = fit_model_2d(model, spec, images[train], labels[train], epochs=args.epochs,
+                           batch_size=args.batch_size, learning_rate=args.learning_rate,
+                           validation_data=(images[~train], labels[~train]))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     model.save(args.out)
     summary = dict(vars(args), held_out_subject_accuracy=float(history.history["val_accuracy"][-1]),

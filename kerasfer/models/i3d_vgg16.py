@@ -8,7 +8,9 @@ import keras
 
 from kerasfer.layers.attention_mask import AttentionMask
 from kerasfer.layers.spatio_temporal_self_attention import SpatioTemporalSelfAttention
+from kerasfer.models.backbone_2d_registry import register_backbone_2d
 from kerasfer.models.clip_classifier import ClipClassifier
+from kerasfer.models.contract import check_image_shape
 from kerasfer.models.contract import check_input_shape
 from kerasfer.models.contract import check_positive_int
 from kerasfer.models.contract import check_pretrained
@@ -19,6 +21,8 @@ from kerasfer.models.registry import register_model
 VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 VGG16_FC_UNITS = 4096
 ATTENTIONS = (None, "mask", "context_mask", "self_attention")
+# The registered families that load a saved 2D VGG16 by layer name (`pretrained=path`).
+VGG16_FAMILIES = ("i3d_vgg16", "spatial_attention_vgg16", "cnn_bilstm")
 
 
 @register_model("i3d_vgg16",
@@ -128,8 +132,43 @@ def attention_layer(attention, attention_kwargs=None):
     return SpatioTemporalSelfAttention(name="attention", **kwargs)
 
 
-def vgg16_2d(input_shape=(224, 224, 3), width_multiplier=1.0, weights=None):
-    """Returns the 2D VGG16 (with fc6/fc7 and its 1000-way top) that i3D-VGG16 inflates.
+@register_backbone_2d("vgg16_2d", inflated_by=VGG16_FAMILIES, outputs="probabilities")
+def vgg16_2d_classifier(num_classes, *, input_shape=(224, 224, 3), pretrained=False,
+                        width_multiplier=1.0):
+    """The 2D VGG16 of `vgg16_2d` with a `num_classes`-way softmax top, for face pretraining.
+
+    Registered as the 2D backbone "vgg16_2d" (`pretrain.model=vgg16_2d`,
+    `kerasfer.training.pretraining`): trained on static faces, the synthetic analogue of
+    the VGG-Face initialisation of Aminbeidokhti et al. (2019, Section 4.2) and Fan et al.
+    (2017), saved, then loaded by layer name by every family of `VGG16_FAMILIES` with the
+    same `width_multiplier`. None of them uses the top (layer `predictions`).
+
+    Args:
+        num_classes: int. Classes of the softmax top.
+        input_shape: tuple. `(height, width, 3)`, height and width ≥ 32. Defaults to
+            `(224, 224, 3)`.
+        pretrained: bool, None or str. False/None: random; a path: a saved 2D VGG16 (any
+            top) copied by layer name. True raises (nothing is downloaded). Defaults to False.
+        width_multiplier: float. Scales convolution and fc widths, as in the 3D families.
+            Defaults to 1.0.
+
+    Returns:
+        A `keras.Model` from faces `(batch, height, width, 3)` to class probabilities.
+
+    Example:
+
+    >>> model = vgg16_2d_classifier(3, input_shape=(32, 32, 3), width_multiplier=1 / 16)
+    >>> model(np.zeros((2, 32, 32, 3))).shape
+    (2, 3)
+    """
+    shape = check_image_shape(input_shape, "vgg16_2d")
+    check_vgg16_arguments(num_classes, (None,) + shape, width_multiplier, 0.0, "vgg16_2d")
+    pretrained = check_pretrained(pretrained, "vgg16_2d", path=True)
+    return vgg16_2d(shape, width_multiplier, pretrained or None, classes=num_classes)
+
+
+def vgg16_2d(input_shape=(224, 224, 3), width_multiplier=1.0, weights=None, classes=1000):
+    """Returns the 2D VGG16 (with fc6/fc7 and its softmax top) that i3D-VGG16 inflates.
 
     With `width_multiplier=1` this is `keras.applications.VGG16(include_top=True)`; smaller
     multipliers build the same layers (same names) with fewer filters.
@@ -140,12 +179,14 @@ def vgg16_2d(input_shape=(224, 224, 3), width_multiplier=1.0, weights=None):
         width_multiplier: float. Scales convolution and fc widths. Defaults to 1.0.
         weights: str or None. Path of a saved `.keras` VGG16 (weights copied by layer
             name) or of a VGG16 weights file, or None. Defaults to None.
+        classes: int. Units of the softmax top (layer `predictions`). Defaults to 1000.
     """
     if isinstance(input_shape, int):
         input_shape = (input_shape, input_shape, 3)
     shape = tuple(input_shape)
     if width_multiplier == 1:
-        model = keras.applications.VGG16(include_top=True, weights=None, input_shape=shape)
+        model = keras.applications.VGG16(include_top=True, weights=None, input_shape=shape,
+                                         classes=classes)
     else:
         inputs = keras.Input(shape)
         x = inputs
@@ -159,7 +200,7 @@ def vgg16_2d(input_shape=(224, 224, 3), width_multiplier=1.0, weights=None):
         units = max(1, round(VGG16_FC_UNITS * width_multiplier))
         x = keras.layers.Dense(units, activation="relu", name="fc1")(x)
         x = keras.layers.Dense(units, activation="relu", name="fc2")(x)
-        x = keras.layers.Dense(1000, activation="softmax", name="predictions")(x)
+        x = keras.layers.Dense(classes, activation="softmax", name="predictions")(x)
         model = keras.Model(inputs, x, name="vgg16")
     if weights is not None:
         load_vgg16_weights(model, weights)
@@ -167,7 +208,11 @@ def vgg16_2d(input_shape=(224, 224, 3), width_multiplier=1.0, weights=None):
 
 
 def load_vgg16_weights(model, path):
-    """Loads a saved `.keras` VGG16 (by layer name) or a weights file into `model`."""
+    """Loads a saved `.keras` VGG16 (by layer name) or a weights file into `model`.
+
+    From a `.keras` file, a top (layer `predictions`) with another class count is skipped:
+    the VGG16 families never use it, so a face-pretrained `vgg16_2d_classifier` loads too.
+    """
     if not os.path.isfile(str(path)):
         raise ValueError("VGG16 weights file not found (nothing is ever downloaded); pass the "
                          f"path of a saved 2D VGG16. Received: pretrained={path!r}")
@@ -182,7 +227,11 @@ def load_vgg16_weights(model, path):
             except ValueError as error:
                 raise ValueError(f"The pretrained model is not a VGG16: it has no layer "
                                  f"{layer.name!r}. Received: pretrained={path!r}") from error
-            layer.set_weights(source_layer.get_weights())
+            weights = source_layer.get_weights()
+            if layer.name == "predictions" and ([w.shape for w in weights]
+                                                != [tuple(w.shape) for w in layer.weights]):
+                continue
+            layer.set_weights(weights)
 
 
 def check_vgg16_arguments(num_classes, input_shape, width_multiplier, dropout_rate, family):

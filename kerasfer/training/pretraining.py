@@ -17,11 +17,14 @@ stage inside `python -m kerasfer.fit` when `pretrain.source` is set:
 | `all_frames`      | (c) every frame of the training videos with the video label (weak)     |
 
 Only `train_records` are read, so validation and test subjects never enter pretraining. The
-2D model (`pretrain.model`, a registered 2D backbone: `small_cnn_2d` or the mini-Xception
-`fer_mini_xception_2d`, `kerasfer.models.list_backbones_2d`) is trained with the clip
-pipeline's image size, channels and normalisation, saved as `RUN/pretraining/model_2d.keras`
-with `RUN/pretraining/pretraining.json`, and `model.pretrained` is set to that file: the 3D
-family that inflates it (`small_cnn_3d`, `fer_mini_xception_3d`; must be `model.name`) loads it.
+2D model (`pretrain.model`, a registered 2D backbone, `kerasfer.models.list_backbones_2d`:
+`small_cnn_2d`, the mini-Xception `fer_mini_xception_2d`, or the 2D VGG16 `vgg16_2d` with
+the family's `width_multiplier`) is trained with the clip pipeline's image size, channels
+and normalisation, saved as `RUN/pretraining/model_2d.keras` with
+`RUN/pretraining/pretraining.json`, and `model.pretrained` is set to that file: the 3D
+family `model.name` loads it, and must be one of the backbone's `loaded_by` (`small_cnn_3d`;
+`fer_mini_xception_3d`; `i3d_vgg16`, `spatial_attention_vgg16` or `cnn_bilstm` for
+`vgg16_2d`, the VGG-Face analogue of Aminbeidokhti et al. (2019), Section 4.2).
 A resumed run reuses the saved file. To reuse the weights of another run, set
 `model.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
 `pretrain.source=none`.
@@ -113,7 +116,14 @@ def _decode(jpegs, image_size, grayscale, normalization):
     return np.asarray(normalize_frames(frames, normalization))
 
 
-def _static_face_images(config, class_names):
+def static_face_images(class_names, num_subjects, images_per_subject, image_size,
+                       normalization, grayscale=False, seed=0):
+    """Returns `(images, labels, subjects)` of normalised static faces of synthetic subjects.
+
+    `render_static_faces` (subjects outside every synthetic dataset), scaled to [0, 1],
+    optionally grey, then `normalize_frames(images, normalization)` like the clip pipeline.
+    Raises `ConfigError` when a class has no synthetic expression.
+    """
     import tensorflow as tf
 
     from kerasfer.data.normalization import normalize_frames
@@ -125,13 +135,42 @@ def _static_face_images(config, class_names):
         raise ConfigError("pretrain.source", f"static_faces renders synthetic expressions; "
                           f"the dataset's classes {unknown} have none",
                           "use pretrain.source=cue_frames or all_frames for this dataset")
-    p = config.pretrain
-    faces = render_static_faces(class_names, p.static_subjects, p.static_images_per_subject,
-                                image_size=config.data.image_size, seed=config.seed)
+    faces = render_static_faces(class_names, num_subjects, images_per_subject,
+                                image_size=image_size, seed=seed)
     images = tf.constant(faces["images"], tf.float32) / 255.0
-    if config.data.grayscale:
+    if grayscale:
         images = tf.image.rgb_to_grayscale(images)
-    return np.asarray(normalize_frames(images, config.data.normalization)), faces["labels"]
+    images = np.asarray(normalize_frames(images, normalization))
+    return images, faces["labels"], faces["subjects"]
+
+
+def fit_model_2d(model, spec, images, labels, *, epochs, batch_size, learning_rate,
+                 verbose=2, validation_data=None):
+    """Trains a 2D backbone on images and their mirror images (Adam, cross-entropy).
+
+    Args:
+        model: keras.Model. The 2D backbone built from `spec`.
+        spec: `Backbone2DSpec`. Its `outputs` picks logits or probabilities in the loss.
+        images: array `(n, height, width, channels)`, normalised.
+        labels: int array `(n,)`.
+        epochs, batch_size, learning_rate: training settings (`pretrain.*`).
+        verbose: int. Keras verbosity. Defaults to 2.
+        validation_data: tuple or None. `(images, labels)` reported every epoch. Defaults to
+            None.
+
+    Returns:
+        The Keras `History`.
+    """
+    import keras
+
+    model.compile(keras.optimizers.Adam(learning_rate),
+                  keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=spec.outputs == "logits"),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    flipped = images[:, :, ::-1]
+    return model.fit(np.concatenate([images, flipped]), np.concatenate([labels, labels]),
+                     batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose,
+                     validation_data=validation_data)
 
 
 def checked_backbone(config):
@@ -139,10 +178,13 @@ def checked_backbone(config):
     from kerasfer.models import backbone_2d_spec
 
     spec = backbone_2d_spec(config.pretrain.model)
-    if config.model.name != spec.inflated_by:
-        raise ConfigError("pretrain.model", f"{spec.name} is inflated by {spec.inflated_by}, "
+    if config.model.name not in spec.loaded_by:
+        families = spec.loaded_by
+        named = families[0] if len(families) == 1 else (
+            f"{', '.join(families[:-1])} or {families[-1]}")
+        raise ConfigError("pretrain.model", f"{spec.name} is inflated by {named}, "
                           f"but model.name is {config.model.name}",
-                          f"set model.name={spec.inflated_by} or pick the 2D backbone of "
+                          f"set model.name to {named} or pick the 2D backbone of "
                           f"{config.model.name}")
     if config.pretrain.init != "random" and config.pretrain.init != spec.shipped_weights:
         raise ConfigError("pretrain.init", f"{spec.name} has no {config.pretrain.init} weights",
@@ -195,7 +237,10 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     p = config.pretrain
     class_names = list(index.classes)
     if p.source == "static_faces":
-        images, labels = _static_face_images(config, class_names)
+        images, labels, _ = static_face_images(
+            class_names, p.static_subjects, p.static_images_per_subject,
+            config.data.image_size, config.data.normalization, config.data.grayscale,
+            config.seed)
         subjects = f"{p.static_subjects} synthetic subjects outside the dataset"
     else:
         jpegs, labels, ids = read_training_frames(index, train_records, p.source,
@@ -210,16 +255,11 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     model, spec = build_model_2d(config, len(class_names))
     described = subjects if isinstance(subjects, str) else f"{len(subjects)} training subjects"
     print(f"pretraining: {spec.name} on {len(labels)} {p.source} images ({described}) and "
-          f"their mirror images, {p.epochs} epochs; then {spec.inflated_by} inflates it",
+          f"their mirror images, {p.epochs} epochs; then {config.model.name} loads it",
           flush=True)
-    model.compile(keras.optimizers.Adam(p.learning_rate),
-                  keras.losses.SparseCategoricalCrossentropy(
-                      from_logits=spec.outputs == "logits"),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    flipped = images[:, :, ::-1]
-    history = model.fit(np.concatenate([images, flipped]), np.concatenate([labels, labels]),
-                        batch_size=p.batch_size, epochs=p.epochs, shuffle=True,
-                        verbose=config.train.verbose and 2)
+    history = fit_model_2d(model, spec, images, labels, epochs=p.epochs,
+                           batch_size=p.batch_size, learning_rate=p.learning_rate,
+                           verbose=config.train.verbose and 2)
     model.save(path)
     schema.write_json_atomic(os.path.join(out_dir, "pretraining.json"), {
         "source": p.source, "init": p.init, "model": p.model, "images": int(len(labels)),
@@ -232,5 +272,5 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     return path
 
 
-__all__ = ["SOURCES", "prepare_pretrained_backbone", "read_training_frames",
-           "resolve_pretrained"]
+__all__ = ["SOURCES", "fit_model_2d", "prepare_pretrained_backbone", "read_training_frames",
+           "resolve_pretrained", "static_face_images"]
