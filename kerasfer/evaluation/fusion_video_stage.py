@@ -4,7 +4,8 @@ Fan et al., "Spatiotemporal networks for video emotion recognition" (2017), Sect
 (C3D from Sports-1M weights) and 4.3.3 (VGG-Face fine-tuned, fc6 of every frame, Bi-LSTM):
 both video models start from pretrained weights. `prepare_video_backbone` trains kerasfer's
 face-pretrained 2D CNN once (`kerasfer.training.pretraining`); `video_model_config` gives
-each clip network its config (a network of the base family inflates the backbone);
+each clip network its config (a network of a family that loads the backbone, its
+`loaded_by` in `kerasfer.models.backbone_2d_registry`, starts from it);
 `score_videos` scores whole videos with a trained network; `feature_model_scores` trains
 and scores the Bi-LSTMs on the backbone's frozen per-frame features (`FusionFeatureLSTM`).
 Used by `kerasfer.evaluation.fusion_run.run_audio_visual_fusion`.
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -32,9 +34,9 @@ def video_model_config(config, name, overrides, data_dir, backbone=None):
     """The base config with one video model's dotted overrides, in `RUN/video/<name>`.
 
     With `backbone` (the pretrained 2D model's path), the network does not pretrain again
-    (`pretrain.source=none`); a model of the base config's family inflates `backbone`
-    unless the overrides set `model.pretrained`, any other family starts from its own
-    (default: random) weights.
+    (`pretrain.source=none`); a model of a family that loads the backbone
+    (`backbone_families`) starts from `backbone` unless the overrides set
+    `model.pretrained`, any other family starts from its own (default: random) weights.
     """
     from kerasfer.config import config_from_dict, to_dict
 
@@ -51,8 +53,8 @@ def video_model_config(config, name, overrides, data_dir, backbone=None):
     if backbone:
         mapping["pretrain"]["source"] = "none"
         if "model.pretrained" not in overrides:
-            same_family = mapping["model"]["name"] == config.model.name
-            mapping["model"]["pretrained"] = backbone if same_family else False
+            loads = mapping["model"]["name"] in backbone_families(config, backbone)
+            mapping["model"]["pretrained"] = backbone if loads else False
     mapping["run_dir"] = os.path.join(config.run_dir, "video", name)
     mapping["data"]["dir"] = os.path.abspath(data_dir)
     mapping.pop("pipeline", None)
@@ -60,6 +62,31 @@ def video_model_config(config, name, overrides, data_dir, backbone=None):
     mapping["eval"]["run_after_fit"] = False
     mapping["eval"]["export_after_fit"] = False
     return config_from_dict(mapping, source=f"pipeline_options.video_models.{name}")
+
+
+def backbone_families(config, backbone):
+    """The model families that load the saved 2D `backbone`: its spec's `loaded_by`.
+
+    The 2D backbone is the one `config.pretrain.model` names when the run pretrains
+    (`pretrain.source` set), else the one recorded in `pretraining.json` next to a
+    `model.pretrained` file saved by a pretraining stage; e.g. `vgg16_2d` is loaded by
+    `i3d_vgg16`, `spatial_attention_vgg16` and `cnn_bilstm`
+    (`kerasfer.models.backbone_2d_registry`). The base config's family always loads it.
+
+    Returns:
+        tuple of str. `config.model.name` first.
+    """
+    from kerasfer.models import backbone_2d_spec, list_backbones_2d
+
+    name = config.pretrain.model if config.pretrain.source != "none" else None
+    recorded = os.path.join(os.path.dirname(str(backbone)), "pretraining.json")
+    if name is None and os.path.exists(recorded):
+        with open(recorded) as f:
+            name = json.load(f).get("model")
+    families = [config.model.name]
+    if name in list_backbones_2d():
+        families += [f for f in backbone_2d_spec(name).loaded_by if f not in families]
+    return tuple(families)
 
 
 def score_videos(model_config, records):
