@@ -130,7 +130,25 @@ def section_from_dict(cls, mapping, source="<config>", prefix=""):
 
 def config_from_dict(mapping, source="<config>"):
     """Builds an `ExperimentConfig` from a nested dict, checking keys and types."""
-    return _build(ExperimentConfig, mapping or {}, source)
+    return check_pretrained_key(_build(ExperimentConfig, mapping or {}, source), source)
+
+
+def check_pretrained_key(config, source="model.kwargs.pretrained"):
+    """Refuses `model.kwargs.pretrained`: the weights to start from are `model.pretrained`.
+
+    The builder argument `pretrained` is passed from `model.pretrained` only, so that one
+    key says what a run starts from (the 2D pretraining step writes it there too).
+
+    Returns:
+        `config`, unchanged.
+    """
+    if "pretrained" in config.model.kwargs:
+        value = config.model.kwargs["pretrained"]
+        raise ConfigError(source, "the weights a model starts from are model.pretrained, not "
+                          "model.kwargs.pretrained", f"use model.pretrained={value} (in a saved "
+                          "run's config.yaml: move the line from model.kwargs to model). "
+                          f"Received: model.kwargs.pretrained={value!r}")
+    return config
 
 
 def apply_override(config, override):
@@ -270,5 +288,6 @@ def describe_keys():
 
 __all__ = ["CHOICES", "REGISTRY_CHOICES", "DataConfig", "EvalConfig", "ExperimentConfig",
            "ModelConfig", "PretrainConfig", "SamplerConfig", "SyntheticConfig", "TrainConfig",
-           "apply_override", "choices", "config_from_dict", "describe_keys", "load_config",
-           "save_config", "section_from_dict", "to_dict", "valid_keys", "validate"]
+           "apply_override", "check_pretrained_key", "choices", "config_from_dict",
+           "describe_keys", "load_config", "save_config", "section_from_dict", "to_dict",
+           "valid_keys", "validate"]

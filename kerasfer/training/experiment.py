@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasfer.config import check_pretrained_key
 from kerasfer.config import save_config
 from kerasfer.data import ClipPlan, DatasetIndex, folds, training_dataset
 from kerasfer.data.selected_videos import selected_videos
@@ -104,13 +105,12 @@ def build_network(config, num_classes):
     frames = config.data.clip_length if spec.temporal_output == "clip" else None
     channels = 1 if config.data.grayscale else 3
     size = config.data.image_size
+    check_pretrained_key(config)  # the weights come from model.pretrained only
     kwargs = dict(config.model.kwargs)
     if config.model.feature_dropout is not None:
         kwargs["dropout_rate"] = config.model.feature_dropout
-    # The 2D pretraining step (kerasfer.training.pretraining) writes model.kwargs.pretrained.
-    pretrained = kwargs.pop("pretrained", config.model.pretrained)
     return get_model(config.model.name, num_classes, input_shape=(frames, size, size, channels),
-                     input_dropout_rate=0.0, pretrained=pretrained, **kwargs)
+                     input_dropout_rate=0.0, pretrained=config.model.pretrained, **kwargs)
 
 
 class Experiment:
