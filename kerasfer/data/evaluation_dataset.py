@@ -19,6 +19,28 @@ def kept_frame_indices(length, frame_stride=1, max_frames=None):
     return indices
 
 
+def whole_video_fields(example, strides, max_frames=None):
+    """Returns `(indices, fields)`: the kept frames of a parsed video and its common fields.
+
+    `indices` are `kept_frame_indices` with the video's stride (`strides[video_index]`);
+    `fields` are the entries every whole-video dataset yields next to its frame data:
+    `mask` (ones), `label`, `video_index`, `length`, `frame_index` and `id`.
+    """
+    import tensorflow as tf
+
+    indices = kept_frame_indices(example["num_frames"],
+                                 tf.gather(strides, example["video_index"]), max_frames)
+    length = tf.shape(indices)[0]
+    return indices, {
+        "mask": tf.ones([length], tf.float32),
+        "label": tf.cast(example["label"], tf.int32),
+        "video_index": example["video_index"],
+        "length": length,
+        "frame_index": indices,
+        "id": example["id"],
+    }
+
+
 def evaluation_dataset(index, records, normalization="imagenet", image_size=112,
                        grayscale=False, batch_size=1, max_frames=None, frame_stride=1,
                        target_fps=None, cache=None, num_parallel_calls=None):
@@ -68,20 +90,10 @@ def evaluation_dataset(index, records, normalization="imagenet", image_size=112,
     channels = 1 if grayscale else 3
 
     def load_video(example):
-        indices = kept_frame_indices(example["num_frames"],
-                                     tf.gather(strides, example["video_index"]), max_frames)
+        indices, fields = whole_video_fields(example, strides, max_frames)
         frames = schema.decode_frames(tf.gather(example["jpeg"], indices), channels)
         frames = resize_frames(frames, image_size)
-        length = tf.shape(indices)[0]
-        return {
-            "video": normalize_frames(frames, normalization),
-            "mask": tf.ones([length], tf.float32),
-            "label": tf.cast(example["label"], tf.int32),
-            "video_index": example["video_index"],
-            "length": length,
-            "frame_index": indices,
-            "id": example["id"],
-        }
+        return {"video": normalize_frames(frames, normalization), **fields}
 
     dataset = selected_videos(index, records, cache=cache, num_parallel_calls=parallel)
     dataset = dataset.map(load_video, num_parallel_calls=parallel, deterministic=True)

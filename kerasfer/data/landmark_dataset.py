@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kerasfer.data.clip_dataset import frame_strides
-from kerasfer.data.evaluation_dataset import kept_frame_indices
+from kerasfer.data.evaluation_dataset import whole_video_fields
 from kerasfer.data.selected_videos import check_records, selected_videos
 
 LANDMARK_NORMALIZATIONS = ("crop", "face")
@@ -74,20 +74,13 @@ def landmark_dataset(index, records, normalization="crop", batch_size=1, max_fra
     strides = tf.constant(frame_strides(records, frame_stride, target_fps), tf.int32)
 
     def load(example):
-        indices = kept_frame_indices(example["num_frames"],
-                                     tf.gather(strides, example["video_index"]), max_frames)
-        length = tf.shape(indices)[0]
+        indices, fields = whole_video_fields(example, strides, max_frames)
         landmarks = normalize_landmarks(tf.gather(example["landmarks"], indices),
                                         example["crop_size"], normalization)
         return {
             "landmarks": landmarks,
             "detected": tf.cast(tf.gather(example["detected"], indices), tf.float32),
-            "mask": tf.ones([length], tf.float32),
-            "label": tf.cast(example["label"], tf.int32),
-            "video_index": example["video_index"],
-            "length": length,
-            "frame_index": indices,
-            "id": example["id"],
+            **fields,
         }
 
     dataset = selected_videos(index, records, cache=cache)
