@@ -220,9 +220,6 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     """
     import keras
 
-    kwargs = config.model.kwargs
-    if "pretrained" in kwargs:  # the builder argument given directly
-        config.model.pretrained = kwargs.pop("pretrained")
     if config.pretrain.source == "none":
         config.model.pretrained = resolve_pretrained(config.model.pretrained)
         return config.model.pretrained if isinstance(config.model.pretrained, str) else None

@@ -115,3 +115,12 @@ def test_monitor_must_be_a_key_the_loop_logs():
     with pytest.raises(ConfigError) as info:
         load_config(None, ["train.monitor=val_video_accuracy"])
     assert "val_accuracy, val_loss, accuracy, loss" in str(info.value)
+
+
+def test_pretrained_weights_have_one_key():
+    # model.pretrained is the one way to give starting weights; the builder argument in
+    # model.kwargs is refused with the fix, not silently moved.
+    with pytest.raises(ConfigError, match=r"Received: model.kwargs.pretrained="):
+        load_config(None, ["model.kwargs.pretrained=/tmp/weights.keras"])
+    assert load_config(None, ["model.pretrained=/tmp/weights.keras"]).model.pretrained \
+        == "/tmp/weights.keras"
