@@ -11,8 +11,10 @@ from kerasfer.evaluation.classification_metrics import confusion_matrix
 from kerasfer.evaluation.classification_metrics import per_class_recall
 from kerasfer.evaluation.classification_metrics import unweighted_average_recall
 from kerasfer.evaluation.genuine_fake import average_precision
+from kerasfer.evaluation.genuine_fake import genuine_fake_metrics
 from kerasfer.evaluation.genuine_fake import genuine_fake_scores
 from kerasfer.evaluation.genuine_fake import mean_average_precision
+from kerasfer.evaluation.genuine_fake import paired_decisions
 from kerasfer.evaluation.genuine_fake import parse_genuine_fake_classes
 from kerasfer.evaluation.genuine_fake import per_emotion_accuracy
 from kerasfer.evaluation.genuine_fake import per_emotion_average_precision

@@ -92,7 +92,49 @@ def mean_average_precision(per_emotion):
     return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
-def genuine_fake_metrics(is_genuine, genuine_scores, emotions, threshold):
+def paired_decisions(genuine_scores, groups, threshold):
+    """Genuine/fake calls that compare the videos of one person showing one emotion.
+
+    The ChaLearn LAP 2017 real-versus-fake protocol (SASE-FE) records every subject showing
+    each emotion once genuinely and once posed; the released prediction script of Huynh &
+    Kim (2017) (github.com/phunghx/Real_Fake_Expression, the script of their 66.7 % test
+    entry) compares the two videos of a subject's emotion and calls the one with the higher
+    fake probability fake, the other genuine. Here, in every group of an even number of
+    videos (one subject, one emotion, as many genuine as posed by the protocol), the higher-
+    scoring half is called genuine (ties keep the given order); a group of odd size, which
+    the protocol does not pair, is decided by `threshold`.
+
+    Args:
+        genuine_scores: float array `(videos,)`. Higher means more likely genuine.
+        groups: sequence `(videos,)` of hashable group keys, e.g. `(subject, emotion)`.
+        threshold: float. Decision threshold of videos in odd-sized groups.
+
+    Returns:
+        int array `(videos,)`, 1 = called genuine.
+
+    Example:
+
+    >>> paired_decisions([0.9, 0.95, 0.2, 0.3], ["a", "a", "b", "b"], 0.5).tolist()
+    [0, 1, 0, 1]
+    """
+    scores = np.asarray(genuine_scores, dtype=np.float64).reshape(-1)
+    keys = list(groups)
+    if len(keys) != scores.size:
+        raise ValueError("`groups` needs one entry per video. "
+                         f"Received: lengths={scores.size}, {len(keys)}")
+    called = (scores > threshold).astype(int)
+    members = {}
+    for row, key in enumerate(keys):
+        members.setdefault(key, []).append(row)
+    for rows in members.values():
+        if len(rows) % 2 == 0:
+            rows = np.asarray(rows)
+            order = rows[np.argsort(-scores[rows], kind="stable")]
+            called[order[:len(rows) // 2]], called[order[len(rows) // 2:]] = 1, 0
+    return called
+
+
+def genuine_fake_metrics(is_genuine, genuine_scores, emotions, threshold, subjects=None):
     """Accuracy and average precision of genuine scores, overall and per emotion.
 
     Args:
@@ -101,10 +143,14 @@ def genuine_fake_metrics(is_genuine, genuine_scores, emotions, threshold):
         emotions: sequence `(videos,)` of emotion names.
         threshold: float. A video is predicted genuine when its score is above it (0 for
             SVM decision values, 0.5 for probabilities).
+        subjects: sequence `(videos,)` of subject ids, or None. When given, also reports
+            the accuracy of `paired_decisions` within each (subject, emotion). Defaults to
+            None.
 
     Returns:
         dict with `accuracy`, `per_emotion_accuracy`, `mean_average_precision` (MAP of
-        Ozkan & Akar 2017) and `per_emotion_average_precision`.
+        Ozkan & Akar 2017) and `per_emotion_average_precision`; with `subjects`, also
+        `paired_accuracy` and `per_emotion_paired_accuracy`.
 
     Example:
 
@@ -114,11 +160,18 @@ def genuine_fake_metrics(is_genuine, genuine_scores, emotions, threshold):
     is_genuine = np.asarray(is_genuine).reshape(-1)
     predicted = (np.asarray(genuine_scores, dtype=np.float64).reshape(-1) > threshold)
     ap = per_emotion_average_precision(is_genuine, genuine_scores, emotions)
-    return {"accuracy": float(np.mean(is_genuine == predicted.astype(int))),
-            "per_emotion_accuracy": per_emotion_accuracy(is_genuine, predicted.astype(int),
-                                                         emotions),
-            "mean_average_precision": mean_average_precision(ap),
-            "per_emotion_average_precision": ap}
+    metrics = {"accuracy": float(np.mean(is_genuine == predicted.astype(int))),
+               "per_emotion_accuracy": per_emotion_accuracy(is_genuine, predicted.astype(int),
+                                                            emotions),
+               "mean_average_precision": mean_average_precision(ap),
+               "per_emotion_average_precision": ap}
+    if subjects is not None:
+        groups = [(str(s), str(e)) for s, e in zip(subjects, emotions)]
+        paired = paired_decisions(genuine_scores, groups, threshold)
+        metrics["paired_accuracy"] = float(np.mean(is_genuine == paired))
+        metrics["per_emotion_paired_accuracy"] = per_emotion_accuracy(is_genuine, paired,
+                                                                      emotions)
+    return metrics
 
 
 def chance_mean_average_precision(is_genuine, emotions, repeats=200, seed=0):

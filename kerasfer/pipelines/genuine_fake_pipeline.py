@@ -77,3 +77,21 @@ class GenuineFakePipeline(Pipeline):
                               f"{'video' if scored is None else 'scored video'}",
                               "pass --split validation")
         return split, ids
+
+    def video_subjects(self, ids, data_dir=None):
+        """The subject of each video id (from the dataset index), or None if one has none.
+
+        With subjects, the metrics add the paired decision of the ChaLearn protocol
+        (`kerasfer.evaluation.genuine_fake.paired_decisions`).
+        """
+        index, _ = self.load_data(data_dir)
+        subject = {r["id"]: r.get("subject") for r in index.select(ids=list(ids))}
+        values = [subject.get(i) for i in ids]
+        return None if any(v in (None, "") for v in values) else [str(v) for v in values]
+
+    @staticmethod
+    def paired_summary(metrics):
+        """`", paired accuracy X %"` when the metrics hold it, else `""`."""
+        if "paired_accuracy" not in metrics:
+            return ""
+        return f", paired accuracy {100 * metrics['paired_accuracy']:.2f} %"

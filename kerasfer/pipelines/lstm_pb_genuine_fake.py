@@ -236,14 +236,16 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                 fpr, tpr, _ = roc_curve(truth[rows], score[rows])
                 roc[emotion] = {"auc": float(roc_auc_score(truth[rows], score[rows])),
                                 "fpr": fpr.tolist(), "tpr": tpr.tolist()}
-        metrics = genuine_fake_metrics(truth, score, emotions, threshold=0.5)
+        metrics = genuine_fake_metrics(truth, score, emotions, threshold=0.5,
+                                       subjects=self.video_subjects(ids, data_dir))
         metrics["per_emotion_roc_auc"] = {e: v["auc"] for e, v in roc.items()}
         ap = metrics["per_emotion_average_precision"]
         report = {"pipeline": self.name, "recurrent": self.options.recurrent, "split": split,
                   "num_videos": len(ids), "metrics": metrics, "roc": roc, "ids": ids,
                   "scores": score.tolist()}
         report["summary"] = (f"{split}: {len(ids)} videos, accuracy "
-                             f"{100 * metrics['accuracy']:.2f} %, MAP "
+                             f"{100 * metrics['accuracy']:.2f} %"
+                             f"{self.paired_summary(metrics)}, MAP "
                              f"{100 * metrics['mean_average_precision']:.2f} %, mean ROC-AUC "
                              f"{np.mean(list(metrics['per_emotion_roc_auc'].values()) or [np.nan]):.3f}"
                              f" (LSTM-PB {self.options.recurrent} + GBM)")

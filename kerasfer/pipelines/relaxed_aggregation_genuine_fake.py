@@ -247,7 +247,9 @@ class RelaxedAggregationGenuineFakePipeline(GenuineFakePipeline):
             if rows.any():
                 scores[rows] = svm.decision_function(saved["descriptors"][chosen][rows])
         truth = saved["is_genuine"][chosen]
-        metrics = genuine_fake_metrics(truth, scores, emotions, threshold=0.0)  # SVM margin
+        metrics = genuine_fake_metrics(truth, scores, emotions, threshold=0.0,  # SVM margin
+                                       subjects=self.video_subjects(saved["ids"][chosen],
+                                                                    data_dir))
         chance = chance_mean_average_precision(truth, emotions)
         metrics["chance_mean_average_precision"] = chance
         ap, accuracy = metrics["per_emotion_average_precision"], metrics["per_emotion_accuracy"]
@@ -260,7 +262,8 @@ class RelaxedAggregationGenuineFakePipeline(GenuineFakePipeline):
                              f"({self.options.aggregation}"
                              f"{', PCA' if self.options.pca_components else ''}; chance "
                              f"{100 * chance:.2f} %), accuracy "
-                             f"{100 * metrics['accuracy']:.2f} %")
+                             f"{100 * metrics['accuracy']:.2f} %"
+                             f"{self.paired_summary(metrics)}")
         rows = "\n".join(f"| {e} | {100 * v:.2f} % | {100 * accuracy[e]:.2f} % |"
                          for e, v in ap.items())
         markdown = (f"# Real vs fake, {self.options.aggregation} + linear SVM per emotion\n\n"

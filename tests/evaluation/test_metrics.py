@@ -216,3 +216,28 @@ def test_aggregate_reports():
     assert aggregate["metrics"]["per_class_recall/sad"]["n"] == 0
     with pytest.raises(ValueError, match="at least one report"):
         aggregate_reports([])
+
+
+def test_paired_decisions_compare_one_persons_videos():
+    from kerasfer.evaluation import genuine_fake_metrics, paired_decisions
+
+    rng = np.random.default_rng(0)
+    # 6 subjects x (2 genuine + 2 posed); genuine scores 0.1 above posed within a subject,
+    # but a per-subject offset larger than that gap: thresholds fail, pairing does not.
+    subjects = np.repeat(np.arange(6), 4)
+    truth = np.tile([1, 0, 1, 0], 6)
+    scores = rng.uniform(-1, 1, 6)[subjects] + 0.1 * truth + rng.uniform(0, 0.01, 24)
+    called = paired_decisions(scores, subjects, threshold=0.0)
+    np.testing.assert_array_equal(called, truth)
+    # adding any per-group constant leaves the calls unchanged
+    shifted = scores + rng.normal(0, 5, 6)[subjects]
+    np.testing.assert_array_equal(paired_decisions(shifted, subjects, 0.0), called)
+    # odd groups (not pairs) fall back to the threshold
+    np.testing.assert_array_equal(paired_decisions([0.7, 0.2, 0.9], ["a", "b", "b"], 0.5),
+                                  [1, 0, 1])
+    metrics = genuine_fake_metrics(truth, scores, ["happy"] * 24, 0.0, subjects=subjects)
+    assert metrics["paired_accuracy"] == 1.0 > metrics["accuracy"]
+    assert metrics["per_emotion_paired_accuracy"] == {"happy": 1.0}
+    assert "paired_accuracy" not in genuine_fake_metrics(truth, scores, ["happy"] * 24, 0.0)
+    with pytest.raises(ValueError, match="Received: lengths=2, 1"):
+        paired_decisions([0.1, 0.2], ["a"], 0.5)

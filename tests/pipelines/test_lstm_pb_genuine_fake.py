@@ -65,6 +65,18 @@ def test_fit_then_evaluate_gives_roc_per_emotion(tmp_path, monkeypatch, capsys):
         report = json.load(handle)
     with open(os.path.join(run, "scores.json"), encoding="utf-8") as handle:
         saved = json.load(handle)
+    # the paired decision of the ChaLearn protocol: within each subject's emotion, the
+    # higher-scoring half of the videos is called genuine
+    from kerasfer.evaluation import paired_decisions
+    from kerasfer.data import DatasetIndex
+
+    index = DatasetIndex.load(load_config(os.path.join(run, "config.yaml")).data.dir)
+    subject = {r["id"]: r["subject"] for r in index.select(ids=report["ids"])}
+    rows = [saved[i] for i in report["ids"]]
+    called = paired_decisions([r[0] for r in rows], [(subject[i], saved[i][2])
+                                                     for i in report["ids"]], 0.5)
+    assert report["metrics"]["paired_accuracy"] == pytest.approx(
+        np.mean(called == np.array([r[1] for r in rows])))
     for emotion, auc in report["metrics"]["per_emotion_roc_auc"].items():
         rows = [saved[i] for i in report["ids"] if saved[i][2] == emotion]
         assert auc == pytest.approx(roc_auc_score([r[1] for r in rows], [r[0] for r in rows]))
