@@ -139,6 +139,13 @@ class LSTMParametricBias(keras.Model):
         recurrent: str. `"lstm"` or `"grid_lstm"` (2D Grid LSTM of depth 2), see
             `RECURRENT_CORES`. Defaults to `"lstm"`.
         context_dim: int. Context vector size (Section 2.3.5: 64). Defaults to `64`.
+        input_noise: float. Standard deviation of Gaussian noise added to the landmark
+            inputs while training (`keras.layers.GaussianNoise`), never in generation or
+            recognition. Not in Huynh & Kim (2017): detected landmarks jitter from frame to
+            frame, exact (synthetic) ones do not, and without noise the current frame alone
+            predicts the next one so well that the PB vector is hardly needed; with noise the
+            prediction has to lean on the PB vector (training with input noise is a
+            regulariser, Bishop 1995). Defaults to `0.0` (the paper).
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
@@ -160,7 +167,7 @@ class LSTMParametricBias(keras.Model):
     """
 
     def __init__(self, num_sequences, input_dim=80, pb_dim=64, units=512, pb_gradient_scale=1.0,
-                 recurrent="lstm", context_dim=64, **kwargs):
+                 recurrent="lstm", context_dim=64, input_noise=0.0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("num_sequences", num_sequences), ("input_dim", input_dim),
                            ("pb_dim", pb_dim), ("units", units), ("context_dim", context_dim)):
@@ -169,6 +176,10 @@ class LSTMParametricBias(keras.Model):
         if not pb_gradient_scale > 0:
             raise ValueError("pb_gradient_scale must be positive. Received: "
                              f"pb_gradient_scale={pb_gradient_scale!r}")
+        if isinstance(input_noise, bool) or not isinstance(input_noise, (int, float)) \
+                or not input_noise >= 0:
+            raise ValueError("input_noise must be a non-negative float. Received: "
+                             f"input_noise={input_noise!r}")
         if recurrent not in RECURRENT_CORES:
             raise ValueError(f"recurrent must be one of {tuple(RECURRENT_CORES)}. "
                              f"Received: recurrent={recurrent!r}")
@@ -179,6 +190,8 @@ class LSTMParametricBias(keras.Model):
         self.units = int(units)
         self.context_dim = int(context_dim)
         self.pb_gradient_scale = float(pb_gradient_scale)
+        self.input_noise = float(input_noise)
+        self.landmark_noise = keras.layers.GaussianNoise(self.input_noise, name="landmark_noise")
         # Section 2.3.6: "initial values for parametric bias ... are set to zero".
         self.parametric_bias = keras.layers.Embedding(self.num_sequences, self.pb_dim,
                                                       embeddings_initializer="zeros",
@@ -229,13 +242,17 @@ class LSTMParametricBias(keras.Model):
         predictions = self.readout(hidden)
         return (predictions, state) if return_state else predictions
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         pb = self.parametric_bias(ops.cast(inputs["sequence_index"], "int32"))
         if self.pb_gradient_scale != 1.0:
             # Same value, gradient × scale: a per-variable learning rate with one optimiser.
             frozen = ops.stop_gradient(pb)
             pb = frozen + self.pb_gradient_scale * (pb - frozen)
-        return self.predict_next_frames(inputs["landmarks"], pb)
+        landmarks = inputs["landmarks"]
+        if self.input_noise:
+            landmarks = self.landmark_noise(ops.cast(landmarks, self.compute_dtype),
+                                            training=training)
+        return self.predict_next_frames(landmarks, pb)
 
     def pb_vectors(self):
         """Returns the learned PB vectors as a NumPy array `(num_sequences, pb_dim)`."""
@@ -324,5 +341,5 @@ class LSTMParametricBias(keras.Model):
         config.update(num_sequences=self.num_sequences, input_dim=self.input_dim,
                       pb_dim=self.pb_dim, units=self.units,
                       pb_gradient_scale=self.pb_gradient_scale, recurrent=self.recurrent,
-                      context_dim=self.context_dim)
+                      context_dim=self.context_dim, input_noise=self.input_noise)
         return config

@@ -17,7 +17,9 @@ real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one 
    (Section 2.3.5), the core a 2D Grid LSTM (`recurrent: grid_lstm`, Section 2.3.4) or a
    plain LSTM; *learning* mode with `pb_per: class`, the paper's "two parametric biases ...
    one for the genuine emotion and the other for the fake one" (Section 2.3.1), or one PB
-   vector per training sequence (`pb_per: sequence`), next-frame MSE; *generation* mode
+   vector per training sequence (`pb_per: sequence`), next-frame MSE, optionally with
+   Gaussian noise on the training inputs (`input_noise`, not in the paper, see
+   `LSTMParametricBias`); *generation* mode
    (closed-loop landmarks from a learned PB; its error is logged); *recognition* mode
    (fresh PB vectors fitted to every video, training videos included, weights frozen);
 4. one gradient boosting machine per emotion on the recognised PB vectors (Section 2.4);
@@ -109,6 +111,7 @@ class LstmPbOptions:
     gbm_trees: int = 5000
     gbm_learning_rate: float = 0.1
     relative_to_first_frame: bool = True
+    input_noise: float = 0.0
 
 
 @register_pipeline("lstm_pb_genuine_fake")
@@ -127,6 +130,9 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         if self.options.pb_per not in _PB_ROWS:
             raise ConfigError("pipeline_options.pb_per", f"unknown {self.options.pb_per!r}",
                               f"choose one of {', '.join(_PB_ROWS)}")
+        if not self.options.input_noise >= 0:
+            raise ConfigError("pipeline_options.input_noise", f"{self.options.input_noise}",
+                              "use a standard deviation >= 0 (0 turns it off)")
         if not 0 <= self.options.box_jitter < 0.5:
             raise ConfigError("pipeline_options.box_jitter", f"{self.options.box_jitter}",
                               "use a fraction in [0, 0.5)")
@@ -165,7 +171,7 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         model = LSTMParametricBias(rows, input_dim=x.shape[-1], pb_dim=o.pb_dim,
                                    units=o.units, pb_gradient_scale=o.pb_gradient_scale,
                                    recurrent=o.recurrent, context_dim=o.context_dim,
-                                   name=f"lstm_pb_{emotion}")
+                                   input_noise=o.input_noise, name=f"lstm_pb_{emotion}")
         model.compile(optimizer=keras.optimizers.Adam(cfg.train.learning_rate), loss="mse")
         history = model.fit({"landmarks": x[:, :-1], "sequence_index": index},
                             x[:, 1:], epochs=cfg.train.epochs, batch_size=cfg.data.batch_size,

@@ -140,7 +140,8 @@ def test_pb_gradient_scale_scales_only_the_pb_update():
                                     dict(num_sequences=2, input_dim=0),
                                     dict(num_sequences=2, pb_dim=-1),
                                     dict(num_sequences=2, units=True),
-                                    dict(num_sequences=2, pb_gradient_scale=0.0)])
+                                    dict(num_sequences=2, pb_gradient_scale=0.0),
+                                    dict(num_sequences=2, input_noise=-0.1)])
 def test_bad_constructor_arguments_raise(kwargs):
     with pytest.raises(ValueError, match="Received: "):
         LSTMParametricBias(**kwargs)
@@ -162,3 +163,21 @@ def test_bad_method_arguments_raise():
         fit_pb_classifier(np.zeros((4, 2)), [0, 0, 0, 0])
     with pytest.raises(ValueError, match="Received: labels.shape"):
         fit_pb_classifier(np.zeros((4, 2)), [0, 1])
+
+
+def test_input_noise_acts_in_training_only(tmp_path):
+    keras.utils.set_random_seed(2)
+    x = sine_sequences([SLOW, FAST], [0.0, 1.0])
+    inputs, _ = next_frame_data(x)
+    model = LSTMParametricBias(2, input_dim=DIM, pb_dim=PB_DIM, units=8, input_noise=0.5)
+    clean = keras.ops.convert_to_numpy(model(inputs))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(inputs, training=False)), clean)
+    noisy = [keras.ops.convert_to_numpy(model(inputs, training=True)) for _ in range(2)]
+    assert not np.allclose(noisy[0], clean) and not np.allclose(noisy[0], noisy[1])
+    # recognition fits the PB vectors on clean inputs: the same result twice
+    np.testing.assert_array_equal(model.recognize(x, steps=3), model.recognize(x, steps=3))
+    path = str(tmp_path / "noisy.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_config()["input_noise"] == 0.5
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(inputs)), clean, atol=1e-6)
