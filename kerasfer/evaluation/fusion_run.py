@@ -19,7 +19,9 @@ One run directory holds every stage:
    `RUN/pretraining/` (the analogue of the paper's VGG-Face / Sports-1M initialisations);
 4. network stage: each video model is a `kerasfer.training.Experiment` in
    `RUN/video/<name>/` (the base config with that model's dotted overrides; a model of
-   the base config's family inflates the pretrained backbone), then scored on whole
+   the base config's family, or of any family that loads the 2D backbone (its
+   `loaded_by` in `kerasfer.models.backbone_2d_registry`), starts from the pretrained
+   backbone), then scored on whole
    videos (`VideoScorer`) of the validation and test sides; each feature model
    (`FusionFeatureLSTM`, VGG fc6 + Bi-LSTM) is a Bi-LSTM on the backbone's frozen
    per-frame features (cached once in `RUN/frame_features/`), in `RUN/video/<name>/`;
@@ -69,8 +71,9 @@ class AudioVisualFusionOptions:
         video_models: dict name → dict of dotted config overrides (e.g.
             `{"model.name": "c3d", "data.clip_length": 16}`) applied to the base config
             for that network, trained from clips by `Experiment`. A model whose
-            `model.name` is the base config's inflates the pretrained 2D backbone (stage
-            3) unless its overrides set `model.pretrained`. Defaults to cnn_bilstm and
+            `model.name` is the base config's, or loads the pretrained 2D backbone (its
+            `loaded_by`), starts from that backbone (stage 3) unless its overrides set
+            `model.pretrained`; its width must match the backbone's. Defaults to cnn_bilstm and
             c3d with the base config.
         feature_models: dict name → dict of `FusionFeatureLSTM` arguments (`lstm_units`,
             `dropout_rate`, `timesteps`, `epochs`, `batch_size`, `learning_rate`): Bi-LSTMs
