@@ -29,6 +29,10 @@ A resumed run reuses the saved file. To reuse the weights of another run, set
 `model.pretrained=OTHER_RUN` (a run directory or a `.keras` file) with
 `pretrain.source=none`.
 
+Under `MultiWorkerMirroredStrategy` only the chief (`strategy.worker_task`) trains and
+writes `pretraining/`; the other workers write nothing there, wait for the chief's
+`model_2d.keras` and load that file (see `prepare_pretrained_backbone`).
+
 Example:
 
 >>> config = load_config("configs/sparse_cue_pretrained.yaml")
@@ -39,13 +43,16 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
+import time
 
 import numpy as np
 
 from kerasfer import schema
+from kerasfer.atomic_write import create_temporary
 from kerasfer.errors import ConfigError
 
 PRETRAIN_DIR = "pretraining"
@@ -212,11 +219,73 @@ def build_model_2d(config, num_classes):
     return model, spec
 
 
-def prepare_pretrained_backbone(config, index, train_records, run_dir):
+def save_model_atomic(model, path):
+    """Saves a Keras model to `path` so that `path` appears only once it is complete.
+
+    The model is saved to a new temporary `.keras` file next to `path`
+    (`kerasfer.atomic_write.create_temporary`) and renamed over `path`: a reader (a waiting
+    worker, a resumed run) never opens half a file, and a kill leaves no `path`.
+    """
+    fd, temporary = create_temporary(path, suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)      # our own file
+        raise
+
+
+def wait_for_chief_model(path, timeout=None, poll_seconds=2.0):
+    """Waits until the chief's 2D model `path` exists; returns `path`.
+
+    Args:
+        path: str. The chief's `RUN/pretraining/model_2d.keras`.
+        timeout: float or None. Seconds to wait; None waits as long as the chief trains
+            (as TensorFlow's collectives wait for a slow worker). Defaults to None.
+        poll_seconds: float. Interval between checks. Defaults to 2.0.
+
+    Raises:
+        TimeoutError: the file did not appear within `timeout` seconds.
+    """
+    start = time.monotonic()
+    while not os.path.exists(path):
+        if timeout is not None and time.monotonic() - start >= timeout:
+            raise TimeoutError(f"{path}: the chief's pretrained 2D model did not appear within "
+                               f"{timeout:g} s; check the chief's log (run_dir is on storage "
+                               f"all workers see?). Received: timeout={timeout!r}")
+        time.sleep(poll_seconds)
+    return path
+
+
+def prepare_pretrained_backbone(config, index, train_records, run_dir, is_chief=None,
+                                wait_timeout=None):
     """Runs the 2D pretraining stage if configured; returns the weights path or None.
 
     Sets `config.model.pretrained` to the saved 2D model (or resolves a run directory given
     there). See the module docstring.
+
+    Multi-worker: only the chief trains the 2D model and writes `RUN/pretraining/` (the
+    model atomically, `save_model_atomic`, then `pretraining.json`). A non-chief worker
+    writes nothing: it waits for the chief's `model_2d.keras` (`wait_for_chief_model`) and
+    points `model.pretrained` at it. It does not train its own copy into a throw-away
+    directory (Keras' recipe for the callbacks' files) because this stage runs outside the
+    strategy: a second copy would cost the whole stage again, and with nondeterministic
+    kernels could end with other weights, which each worker would then load into its replica
+    of the 3D model (loaded weights are assigned per worker, not broadcast). Reading the
+    chief's one file gives every worker the same starting weights.
+
+    Args:
+        config: `kerasfer.config.ExperimentConfig`.
+        index: `DatasetIndex`.
+        train_records: list of the TRAINING records only.
+        run_dir: str. The run directory (shared by all workers).
+        is_chief: bool or None. Whether this process writes; None reads `TF_CONFIG`
+            (`kerasfer.training.strategy.worker_task`). Defaults to None.
+        wait_timeout: float or None. How long a non-chief waits for the chief's file
+            (`wait_for_chief_model`); None waits as long as the chief trains. Defaults to
+            None.
     """
     import keras
 
@@ -224,11 +293,20 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
         config.model.pretrained = resolve_pretrained(config.model.pretrained)
         return config.model.pretrained if isinstance(config.model.pretrained, str) else None
     checked_backbone(config)
+    if is_chief is None:
+        from kerasfer.training.strategy import worker_task
+
+        is_chief = worker_task()[2]
     out_dir = os.path.join(run_dir, PRETRAIN_DIR)
     path = os.path.abspath(os.path.join(out_dir, MODEL_FILENAME))
     if os.path.exists(path):
         print(f"pretraining: reusing {path}", flush=True)
         config.model.pretrained = path
+        return path
+    if not is_chief:
+        print(f"pretraining: waiting for the chief's {path}", flush=True)
+        config.model.pretrained = wait_for_chief_model(path, wait_timeout)
+        print(f"pretraining: loading the chief's {path}", flush=True)
         return path
     os.makedirs(out_dir, exist_ok=True)
     p = config.pretrain
@@ -257,7 +335,7 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
     history = fit_model_2d(model, spec, images, labels, epochs=p.epochs,
                            batch_size=p.batch_size, learning_rate=p.learning_rate,
                            verbose=config.train.verbose and 2)
-    model.save(path)
+    save_model_atomic(model, path)
     schema.write_json_atomic(os.path.join(out_dir, "pretraining.json"), {
         "source": p.source, "init": p.init, "model": p.model, "images": int(len(labels)),
         "class_counts": np.bincount(labels, minlength=len(class_names)).tolist(),
@@ -270,4 +348,5 @@ def prepare_pretrained_backbone(config, index, train_records, run_dir):
 
 
 __all__ = ["SOURCES", "fit_model_2d", "prepare_pretrained_backbone", "read_training_frames",
-           "resolve_pretrained", "static_face_images"]
+           "resolve_pretrained", "save_model_atomic", "static_face_images",
+           "wait_for_chief_model"]
