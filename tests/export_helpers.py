@@ -11,6 +11,7 @@ from kerasfer.data.augmentation import resize_frames
 from kerasfer.data.normalization import normalize_frames
 from kerasfer.evaluation import VideoScorer
 from kerasfer.export import export_saved_model
+from kerasfer.export.serving_module import rgb_to_jpeg_luma
 from kerasfer.layers import WindowedSoftmaxPooling
 
 SIZE, CLASSES, F, GAMMA = 8, 3, 6, 1.5
@@ -41,10 +42,10 @@ def uint8_video(frames, seed, side=12):
 
 
 def reference_scores(model, video, normalization, grayscale=False, short_video="loop"):
-    """Keras model + Eq. 3.3 pooling in-process, with the evaluation pipeline's preprocessing."""
-    frames = tf.image.convert_image_dtype(video[0], tf.float32)
-    if grayscale:
-        frames = tf.image.rgb_to_grayscale(frames)
+    """Keras model + Eq. 3.3 pooling in-process, with the evaluation pipeline's preprocessing
+    (a grey model gets the uint8 luma `decode_jpeg(channels=1)` would give)."""
+    frames = (rgb_to_jpeg_luma(video[0]) if grayscale
+              else tf.image.convert_image_dtype(video[0], tf.float32))
     frames = normalize_frames(resize_frames(frames, SIZE), normalization).numpy()
     return VideoScorer(model, clip_length=F, pooling_temperature=GAMMA,
                        short_video=short_video).score(frames)
