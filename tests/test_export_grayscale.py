@@ -164,3 +164,10 @@ def test_fer_mini_xception_export_fed_rgb_equals_evaluation_on_carphone(tmp_path
     # Measured: 3.7e-5 (video) and 1.4e-4 (frames); the float luma gave 3.7e-4 and 4.1e-3.
     check(expected, served(export_dir, frames_dir), video_tolerance=1e-4,
           frame_tolerance=5e-4)
+    # Predict decodes a grey export's faces to one channel, as evaluation does: the same
+    # numbers, not within the RGB round trip's 3.7e-5.
+    from kerasfer.prediction import Predictor
+
+    prediction = Predictor(export_dir).predict(sample_video_path("carphone"))
+    assert prediction.frames_with_face == built.frames_kept
+    np.testing.assert_allclose(prediction.probabilities, expected.probabilities, atol=1e-6)

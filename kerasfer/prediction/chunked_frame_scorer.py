@@ -64,16 +64,21 @@ class ChunkedFrameScorer:
         chunk_frames: int. Faces per model call (the core of a chunk). Defaults to 512.
         context_frames: int or None. Faces of context on each side of a chunk. Defaults to
             None (max(2F, 32)).
+        grayscale: bool. The export's model is grey: faces are decoded to one channel, as
+            the evaluation decodes them, and repeated into the three channels the export
+            takes (its rounded luma gives equal channels back exactly), so predict matches
+            evaluation to the bit instead of within the RGB round trip. Defaults to False.
     """
 
     def __init__(self, serve, clip_length, pooling_temperature, temporal_output=None,
-                 chunk_frames=512, context_frames=None):
+                 chunk_frames=512, context_frames=None, grayscale=False):
         for name, value in (("clip_length", clip_length), ("chunk_frames", chunk_frames)):
             if isinstance(value, bool) or int(value) != value or int(value) < 1:
                 raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
         self.serve = serve
         self.clip_length = int(clip_length)
         self.pooling_temperature = float(pooling_temperature)
+        self.grayscale = bool(grayscale)
         self.clip_level = str(temporal_output or "dense").lower() in CLIP_LEVEL_OUTPUTS
         self.chunk_frames = int(chunk_frames)
         self.context_frames = (max(2 * self.clip_length, 32) if context_frames is None
@@ -95,7 +100,10 @@ class ChunkedFrameScorer:
     def _run(self, with_probabilities=False):
         import tensorflow as tf
 
-        frames = jpeg_decoder(3)(tf.constant(self._buffer))
+        if self.grayscale:
+            frames = tf.image.grayscale_to_rgb(jpeg_decoder(1)(tf.constant(self._buffer)))
+        else:
+            frames = jpeg_decoder(3)(tf.constant(self._buffer))
         outputs = self.serve(videos=frames[None])
         self.chunks += 1
         scores = outputs["frame_scores"].numpy()[0].astype(np.float64)

@@ -112,7 +112,7 @@ class Predictor:
         self._scorer = ChunkedFrameScorer(
             self._serve, self.settings["clip_length"], self.settings["pooling_temperature"],
             temporal_output=self.settings.get("temporal_output"), chunk_frames=chunk_frames,
-            context_frames=context_frames)
+            context_frames=context_frames, grayscale=bool(self.settings.get("grayscale")))
 
     def describe(self):
         """One line: the model, its classes and the face pipeline used."""
