@@ -186,7 +186,8 @@ class Experiment:
         num_classes = self.index.num_classes
         # 2D pretraining on static expressions, then inflation (pretrain.source).
         from kerasfer.training.pretraining import prepare_pretrained_backbone
-        if prepare_pretrained_backbone(config, self.index, self.train_records, self.run_dir):
+        if prepare_pretrained_backbone(config, self.index, self.train_records, self.run_dir,
+                                       is_chief=self.is_chief) and self.is_chief:
             save_config(config, os.path.join(self.run_dir, "config.yaml"))
         with self.strategy.scope():
             self.network = build_network(config, num_classes)
