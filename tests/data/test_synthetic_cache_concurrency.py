@@ -160,3 +160,37 @@ def test_cache_killed_before_it_was_marked_complete_is_not_ready(tmp_path, monke
         json.dump(dict(finished, complete=False), handle)
     assert os.path.exists(os.path.join(directory, "manifest.jsonl"))
     assert not synthetic_cache_ready(config.data.synthetic)
+
+
+def test_regeneration_killed_while_deleting_leaves_no_ready_cache(tmp_path, monkeypatch):
+    """New settings in the same directory: the old dataset is marked incomplete before its
+    files go, so a kill in the middle of the deletion leaves nothing that looks finished."""
+    from kerasfer.data.synthetic import dataset_writer
+    from kerasfer.data.synthetic.dataset_writer import write_synthetic_dataset
+
+    tiny = dict(num_videos=4, num_subjects=2, image_size=16, min_frames=8, max_frames=10)
+    out = str(tmp_path / "synthetic")
+    write_synthetic_dataset(out, seed=0, **tiny)
+    old = json.load(open(os.path.join(out, "synthetic.json"), encoding="utf-8"))
+    assert old["complete"] is True
+
+    class Killed(Exception):
+        pass
+
+    def killed_after_first(self, name, _calls=[]):
+        _calls.append(name)
+        if len(_calls) > 1:
+            raise Killed(name)
+        return original(self, name)
+
+    original = dataset_writer.OwnedDirectory.remove
+    monkeypatch.setattr(dataset_writer.OwnedDirectory, "remove", killed_after_first)
+    with pytest.raises(Killed):
+        write_synthetic_dataset(out, seed=1, **tiny)
+    monkeypatch.setattr(dataset_writer.OwnedDirectory, "remove", original)
+    state = json.load(open(os.path.join(out, "synthetic.json"), encoding="utf-8"))
+    assert state["complete"] is False and set(old["files"]) <= set(state["files"])
+    assert not dataset_writer._is_cached(out, old["parameters"])
+    # Both the old and the new settings regenerate cleanly afterwards.
+    write_synthetic_dataset(out, seed=0, **tiny)
+    assert json.load(open(os.path.join(out, "synthetic.json"), encoding="utf-8"))["complete"]

@@ -134,7 +134,13 @@ def _planned_files(num_videos, videos_per_shard, write_mp4):
 def _clear_previous(out_dir):
     # Only what the previous generation's records list; never through a symbolic link.
     owned = OwnedDirectory(out_dir, TOOL)
-    for name in _recorded_files(out_dir):
+    recorded = _recorded_files(out_dir)
+    if os.path.exists(os.path.join(out_dir, PARAMETERS_FILENAME)):
+        # Marked incomplete (its file list kept) before anything goes: a run killed while
+        # deleting must not leave a manifest with missing shards that looks finished.
+        schema.write_json_atomic(os.path.join(out_dir, PARAMETERS_FILENAME),
+                                 {"complete": False, "files": recorded})
+    for name in recorded:
         if name != PARAMETERS_FILENAME:
             owned.remove(name)
     owned.remove(PARAMETERS_FILENAME)
@@ -149,7 +155,9 @@ def _exclusive_lock(out_dir):
     except ImportError:  # Windows: no lock, as before.
         yield
         return
-    with open(os.path.join(out_dir, LOCK_FILENAME), "a") as handle:
+    # O_NOFOLLOW: the lock file is never opened through a symbolic link.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(os.path.join(out_dir, LOCK_FILENAME), flags, 0o644), "a") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
