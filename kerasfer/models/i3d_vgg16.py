@@ -228,9 +228,17 @@ def load_vgg16_weights(model, path):
                 raise ValueError(f"The pretrained model is not a VGG16: it has no layer "
                                  f"{layer.name!r}. Received: pretrained={path!r}") from error
             weights = source_layer.get_weights()
-            if layer.name == "predictions" and ([w.shape for w in weights]
-                                                != [tuple(w.shape) for w in layer.weights]):
+            shapes = ([tuple(w.shape) for w in weights], [tuple(w.shape) for w in layer.weights])
+            if layer.name == "predictions" and shapes[0] != shapes[1]:
                 continue
+            if layer.name != "predictions" and len(shapes[0]) == len(shapes[1]) and any(
+                    len(a) == len(b) and a != b for a, b in zip(*shapes)):
+                # Same rank, other sizes: a VGG16 of another width (inflated kernels add a
+                # time axis, which `set_weights` reports itself).
+                raise ValueError(f"The pretrained VGG16's layer {layer.name!r} has weights "
+                                 f"{shapes[0]}, this model's {shapes[1]}: train or pass a "
+                                 "VGG16 of the same model.kwargs.width_multiplier. "
+                                 f"Received: pretrained={path!r}")
             layer.set_weights(weights)
 
 

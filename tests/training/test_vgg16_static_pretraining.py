@@ -86,6 +86,17 @@ def test_every_vgg16_family_loads_a_saved_vgg16_2d(family, tmp_path):
                                   source.get_layer("fc1").kernel.numpy())
 
 
+def test_a_vgg16_of_another_width_is_refused_with_the_fix(tmp_path):
+    from kerasfer.models import backbone_2d_spec, get_model
+
+    source = backbone_2d_spec("vgg16_2d").builder(3, input_shape=(32, 32, 3),
+                                                  width_multiplier=1 / 8)
+    path = str(tmp_path / "vgg16_2d_wide.keras")
+    source.save(path)
+    with pytest.raises(ValueError, match=r"width_multiplier\. Received: pretrained="):
+        get_model("spatial_attention_vgg16", 3, pretrained=path, **TINY_VGG)
+
+
 def test_fit_pretrains_vgg16_on_static_faces_and_loads_it(tiny_dataset_dir, tmp_path):
     """The AFEW spatial-attention config with pretrain.model=vgg16_2d, as `kerasfer.fit` runs it."""
     from kerasfer.config import load_config
