@@ -7,7 +7,8 @@ which the seed holds 6 out. Two arms per seed, run by the command a user runs:
 - `paper_inputs`: clean landmark inputs and a 16-d PB vector (the configuration measured
   before 2026-12-02, `pipeline_options.input_noise=0 pipeline_options.pb_dim=16`);
 - `noisy_inputs`: Gaussian noise of one standard deviation on the training inputs and a 4-d
-  PB vector (`input_noise=1.0 pb_dim=4`, the config's defaults since 2026-12-02).
+  PB vector (`input_noise=1.0 pb_dim=4`, the config's defaults until the amendment below,
+  which moved them to PB 2).
 
 The arms differ in those two settings only (same data, split, seed, epochs, GBM). Reported
 per arm: accuracy of the GBM at 0.5, paired accuracy (the ChaLearn protocol: within each
