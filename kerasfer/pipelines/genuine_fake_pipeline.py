@@ -78,16 +78,16 @@ class GenuineFakePipeline(Pipeline):
                               "pass --split validation")
         return split, ids
 
-    def video_subjects(self, ids, data_dir=None):
-        """The subject of each video id (from the dataset index), or None if one has none.
+    @staticmethod
+    def known_subjects(subjects):
+        """The subjects the run saved, or None when one video has none (or none were saved).
 
         With subjects, the metrics add the paired decision of the ChaLearn protocol
         (`kerasfer.evaluation.genuine_fake.paired_decisions`).
         """
-        index, _ = self.load_data(data_dir)
-        subject = {r["id"]: r.get("subject") for r in index.select(ids=list(ids))}
-        values = [subject.get(i) for i in ids]
-        return None if any(v in (None, "") for v in values) else [str(v) for v in values]
+        if subjects is None or any(not str(s) for s in subjects):
+            return None
+        return [str(s) for s in subjects]
 
     @staticmethod
     def paired_summary(metrics):

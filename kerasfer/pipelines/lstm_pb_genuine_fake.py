@@ -216,7 +216,8 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                 emotion, np.stack([sequences[r["id"]] for r in train]), genuine, rng)
             pb = self._recognise(model, self._flat([sequences[r["id"]] for r in mine]))
             probability = gbms[emotion].predict_proba(pb)[:, list(gbms[emotion].classes_).index(1)]
-            scores.update({r["id"]: (float(p), int(int(r["label"]) == genuine_class), emotion)
+            scores.update({r["id"]: (float(p), int(int(r["label"]) == genuine_class), emotion,
+                                     str(r.get("subject") or ""))
                            for r, p in zip(mine, probability)})
         joblib.dump(gbms, os.path.join(self.run_dir, "gbm.joblib"))
         self.write_json("scores.json", scores)
@@ -233,7 +234,8 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
 
         saved = self.read_json("scores.json")
         split, ids = self.evaluation_split(split, scored=saved)
-        score, truth, emotions = (np.array(v) for v in zip(*(saved[i] for i in ids)))
+        # (score, is genuine, emotion[, subject]): runs before subjects were saved have three.
+        score, truth, emotions, *subjects = (np.array(v) for v in zip(*(saved[i] for i in ids)))
         score, truth = score.astype(float), truth.astype(int)
         roc = {}
         for emotion in dict.fromkeys(emotions.tolist()):
@@ -243,7 +245,8 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                 roc[emotion] = {"auc": float(roc_auc_score(truth[rows], score[rows])),
                                 "fpr": fpr.tolist(), "tpr": tpr.tolist()}
         metrics = genuine_fake_metrics(truth, score, emotions, threshold=0.5,
-                                       subjects=self.video_subjects(ids, data_dir))
+                                       subjects=self.known_subjects(
+                                           subjects[0] if subjects else None))
         metrics["per_emotion_roc_auc"] = {e: v["auc"] for e, v in roc.items()}
         ap = metrics["per_emotion_average_precision"]
         report = {"pipeline": self.name, "recurrent": self.options.recurrent, "split": split,

@@ -17,7 +17,7 @@ expression prediction", ChaLearn LAP 2017), Sections 3-6, as one run:
    subjects' videos of each emotion, and their mean (MAP, Tables 1-2).
 
 Run files: `aggregation.keras` (descriptor network), `descriptors.npz` (every video's
-descriptor, label, emotion), `svm.joblib` (one SVC per emotion), `training_history.json`,
+descriptor, label, emotion, subject), `svm.joblib` (one SVC per emotion), `training_history.json`,
 `evaluation/report.{json,md}`.
 
 Example:
@@ -215,7 +215,8 @@ class RelaxedAggregationGenuineFakePipeline(GenuineFakePipeline):
         is_genuine = np.array([int(label == pairs[emotion_of[label]][0]) for label in labels])
         np.savez(os.path.join(self.run_dir, "descriptors.npz"), ids=np.array(ids),
                  descriptors=descriptors, labels=labels, emotions=emotions,
-                 is_genuine=is_genuine)
+                 is_genuine=is_genuine,
+                 subjects=np.array([str(r.get("subject") or "") for r in records]))
         train = np.isin(np.array(ids), splits["train"])
         svms = {e: fit_linear_svm(descriptors[train & (emotions == e)],
                                   is_genuine[train & (emotions == e)], C=self.options.svm_c)
@@ -248,8 +249,9 @@ class RelaxedAggregationGenuineFakePipeline(GenuineFakePipeline):
                 scores[rows] = svm.decision_function(saved["descriptors"][chosen][rows])
         truth = saved["is_genuine"][chosen]
         metrics = genuine_fake_metrics(truth, scores, emotions, threshold=0.0,  # SVM margin
-                                       subjects=self.video_subjects(saved["ids"][chosen],
-                                                                    data_dir))
+                                       subjects=self.known_subjects(
+                                           saved["subjects"][chosen]
+                                           if "subjects" in saved.files else None))
         chance = chance_mean_average_precision(truth, emotions)
         metrics["chance_mean_average_precision"] = chance
         ap, accuracy = metrics["per_emotion_average_precision"], metrics["per_emotion_accuracy"]

@@ -55,6 +55,11 @@ def test_fit_then_evaluate_reports_scikit_learn_ap_on_held_out_subjects(
         mine = emotions == emotion
         assert ap == pytest.approx(average_precision_score(
             truth[mine], np.asarray(report["scores"])[mine]))
+    # subjects are saved with the descriptors, so the paired decision needs no dataset
+    from kerasfer.evaluation import paired_decisions
+
+    called = paired_decisions(report["scores"], list(zip(saved["subjects"][rows], emotions)), 0.0)
+    assert report["metrics"]["paired_accuracy"] == pytest.approx(np.mean(called == truth))
     with open(os.path.join(run, "splits.json"), encoding="utf-8") as handle:
         splits = json.load(handle)
     from kerasfer.data import DatasetIndex
