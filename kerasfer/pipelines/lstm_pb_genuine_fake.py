@@ -23,6 +23,9 @@ real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one 
    (closed-loop landmarks from a learned PB; its error is logged); *recognition* mode
    (fresh PB vectors fitted to every video, training videos included, weights frozen);
 4. one gradient boosting machine per emotion on the recognised PB vectors (Section 2.4);
+   a video's P(genuine) is the machine's output, averaged with `test_copies` > 0 over the
+   video and that many box-jittered copies (as the authors' released test scripts average
+   over 20 re-cropped copies of each test video);
 5. `evaluate`: per-emotion ROC (curve points and AUC), accuracy, per-emotion average
    precision and MAP on the held-out subjects' videos.
 
@@ -112,6 +115,7 @@ class LstmPbOptions:
     gbm_learning_rate: float = 0.1
     relative_to_first_frame: bool = True
     input_noise: float = 0.0
+    test_copies: int = 0
 
 
 @register_pipeline("lstm_pb_genuine_fake")
@@ -133,6 +137,10 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         if not self.options.input_noise >= 0:
             raise ConfigError("pipeline_options.input_noise", f"{self.options.input_noise}",
                               "use a standard deviation >= 0 (0 turns it off)")
+        copies = self.options.test_copies
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+            raise ConfigError("pipeline_options.test_copies", f"{copies!r}",
+                              "use a whole number >= 0 (0 scores the video as it is)")
         if not 0 <= self.options.box_jitter < 0.5:
             raise ConfigError("pipeline_options.box_jitter", f"{self.options.box_jitter}",
                               "use a fraction in [0, 0.5)")
@@ -191,6 +199,17 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                                learning_rate=self.options.recognition_learning_rate,
                                optimizer="adam")
 
+    def _probability(self, model, gbm, points, rng):
+        """`(n,)` P(genuine) of `(n, frames, 40, 2)` videos: the GBM's probability of the
+        recognised PB vector, averaged over the video as it is and `test_copies` box-jittered
+        copies (Section 2.4's augmentation at test time; the authors' released scripts average
+        the boosted trees' output over 20 re-cropped copies of every test video)."""
+        copies = [points] + [np.stack([box_jitter(s, rng, self.options.box_jitter) for s in points])
+                             for _ in range(self.options.test_copies)]
+        pb = self._recognise(model, self._flat(np.concatenate(copies)))
+        probability = gbm.predict_proba(pb)[:, list(gbm.classes_).index(1)]
+        return probability.reshape(len(copies), len(points)).mean(axis=0)
+
     def fit(self):
         import joblib
         import keras
@@ -214,8 +233,8 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                                   "and posed", "use more videos or subjects")
             model, gbms[emotion], log[emotion] = self._fit_emotion(
                 emotion, np.stack([sequences[r["id"]] for r in train]), genuine, rng)
-            pb = self._recognise(model, self._flat([sequences[r["id"]] for r in mine]))
-            probability = gbms[emotion].predict_proba(pb)[:, list(gbms[emotion].classes_).index(1)]
+            probability = self._probability(model, gbms[emotion],
+                                            np.stack([sequences[r["id"]] for r in mine]), rng)
             scores.update({r["id"]: (float(p), int(int(r["label"]) == genuine_class), emotion,
                                      str(r.get("subject") or ""))
                            for r, p in zip(mine, probability)})

@@ -39,6 +39,49 @@ def test_unknown_pb_row_choice_is_a_config_error():
         LstmPbGenuineFakePipeline(config)
 
 
+@pytest.mark.parametrize("copies", [-1, 1.5, True])
+def test_bad_test_copies_is_a_config_error(copies):
+    config = load_config("configs/lstm_pb_genuine_fake.yaml",
+                         [f"pipeline_options.test_copies={copies}"])
+    with pytest.raises(ConfigError, match="test_copies"):
+        LstmPbGenuineFakePipeline(config)
+
+
+def test_test_time_copies_average_the_boosted_probability_over_jittered_copies():
+    """P(genuine) = mean over the clean video and `test_copies` box-jittered copies, each
+    recognised on its own (the authors' released test scripts average re-cropped copies)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from kerasfer.models import LSTMParametricBias
+
+    def pipeline(copies):
+        config = load_config("configs/lstm_pb_genuine_fake.yaml", [
+            f"pipeline_options.test_copies={copies}", "pipeline_options.recognition_steps=2"])
+        pipe = LstmPbGenuineFakePipeline(config)
+        pipe.scale = 0.05
+        return pipe
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0.2, 0.8, (5, 32, 40, 2)).astype("float32")
+    model = LSTMParametricBias(2, input_dim=80, pb_dim=2, units=4, context_dim=4,
+                               recurrent="lstm")
+    single = pipeline(0)
+    draw = np.random.default_rng(1)
+    copies = [points] + [np.stack([box_jitter(s, draw, 0.1) for s in points]) for _ in range(2)]
+    pbs = [single._recognise(model, single._flat(c)) for c in copies]
+    # Boosted trees fitted on these very PB vectors, so that each copy gets its own output.
+    gbm = GradientBoostingClassifier(n_estimators=20, max_depth=4, random_state=0).fit(
+        np.concatenate(pbs), np.arange(15) % 2)
+    each = np.stack([gbm.predict_proba(pb)[:, 1] for pb in pbs])
+    assert np.ptp(each, axis=0).max() > 0.1  # the copies disagree, so averaging matters
+
+    clean = single._probability(model, gbm, points, np.random.default_rng(1))
+    np.testing.assert_allclose(clean, each[0], atol=1e-6)
+    averaged = pipeline(2)._probability(model, gbm, points, np.random.default_rng(1))
+    assert averaged.shape == (5,)
+    np.testing.assert_allclose(averaged, each.mean(axis=0), atol=1e-6)
+
+
 @pytest.mark.slow
 def test_fit_then_evaluate_gives_roc_per_emotion(tmp_path, monkeypatch, capsys):
     from kerasfer.evaluate import main as evaluate_main
