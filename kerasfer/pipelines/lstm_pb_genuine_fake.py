@@ -3,8 +3,9 @@
 The system of Huynh & Kim (2017, "Facial landmarks and LSTM with parametric bias for
 real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one run:
 
-1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]) reduced
-   to the paper's 40 points (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
+1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]), with
+   `align_landmarks` mapped per frame onto the builder's face template
+   (`align_to_template`, an assumption), reduced to the paper's 40 points (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
    every video resampled to `sequence_length` frames and, with `relative_to_first_frame`
    (an assumption), taken as displacements from its first, neutral frame (the videos start
    neutral, Section 3.1), which removes the face shape of the person; inputs are divided by
@@ -69,6 +70,29 @@ def paper_landmarks(landmarks):
     return np.concatenate([landmarks[..., _KEPT, :], np.stack(added, axis=-2)], axis=-2)
 
 
+def align_to_template(landmarks):
+    """Maps every frame of `(frames, 68, 2)` crop-fraction landmarks onto the builder's template.
+
+    The similarity transform (rotation, uniform scale, translation) of
+    `tfrecords_builder.alignment` (Umeyama 1991; eye centres, nose tip and mouth corners,
+    eyes weighted 4×) fitted per frame, in crop fractions: the rigid head motion left in the
+    landmarks is removed and the expression's deformation kept. Landmarks that the builder
+    already aligned (real videos) come back unchanged; the synthetic writer renders head
+    motion into its crops without aligning them. Huynh & Kim (2017), Section 2.2, take their
+    landmarks from each frame's detected face; the alignment is an assumption of this
+    library, not a step of the paper.
+    """
+    from tfrecords_builder.alignment import (ALIGNMENT_WEIGHTS, TEMPLATE, alignment_points,
+                                             similarity_transform, transform_points)
+
+    landmarks = np.asarray(landmarks, np.float32)
+    if landmarks.ndim != 3 or landmarks.shape[1:] != (68, 2):
+        raise ValueError(f"landmarks must be (frames, 68, 2). Received: shape={landmarks.shape}")
+    return np.stack([transform_points(frame, similarity_transform(
+        alignment_points(frame), TEMPLATE, ALIGNMENT_WEIGHTS)) for frame in landmarks]
+    ).astype(np.float32)
+
+
 def box_jitter(landmarks, rng, max_fraction):
     """Landmarks re-expressed in a face box cropped by a random margin on every edge.
 
@@ -116,6 +140,7 @@ class LstmPbOptions:
     relative_to_first_frame: bool = True
     input_noise: float = 0.0
     test_copies: int = 0
+    align_landmarks: bool = False
 
 
 @register_pipeline("lstm_pb_genuine_fake")
@@ -152,7 +177,10 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         sequences = {}
         for batch in landmark_dataset(index, records, normalization="crop"):
             video_id = batch["id"][0].numpy().decode()
-            points = paper_landmarks(batch["landmarks"][0].numpy())
+            points = batch["landmarks"][0].numpy()
+            if self.options.align_landmarks:
+                points = align_to_template(points)
+            points = paper_landmarks(points)
             sequences[video_id] = _resample(points, self.options.sequence_length)
         return sequences
 

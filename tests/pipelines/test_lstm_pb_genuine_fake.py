@@ -11,6 +11,7 @@ from kerasfer.config import load_config
 from kerasfer.errors import ConfigError
 from kerasfer.pipelines.lstm_pb_genuine_fake import (
     LstmPbGenuineFakePipeline,
+    align_to_template,
     box_jitter,
     paper_landmarks,
 )
@@ -31,6 +32,31 @@ def test_box_jitter_re_expresses_landmarks_in_the_cropped_box():
     left, top, right, bottom = np.random.default_rng(3).uniform(0, 0.2, 4)
     corners = np.array([[left, top], [1 - right, 1 - bottom]], np.float32)
     np.testing.assert_allclose(box_jitter(corners, rng, 0.2), [[0, 0], [1, 1]], atol=1e-6)
+
+
+def test_alignment_removes_rigid_head_motion_and_keeps_aligned_landmarks():
+    """Per-frame similarity alignment: a rotated, scaled, shifted copy of every frame lands
+    where the frame itself lands, and landmarks already aligned (the builder's) stay put."""
+    from tfrecords_builder.alignment import TEMPLATE, alignment_points
+
+    from kerasfer.data.synthetic.synthetic_video import render_video
+
+    rng = np.random.default_rng(0)
+    face = render_video("Happy", num_frames=3, image_size=48, seed=1).landmarks / 48.0
+    angle, scale = rng.uniform(-0.3, 0.3, 3), rng.uniform(0.8, 1.2, 3)
+    shift = rng.normal(0, 0.05, (3, 2))
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    centred = face - 0.5
+    moved = np.stack([cos * centred[..., 0] - sin * centred[..., 1],
+                      sin * centred[..., 0] + cos * centred[..., 1]], -1)
+    moved = (scale[:, None, None] * moved + 0.5 + shift[:, None]).astype("float32")
+    aligned = align_to_template(face)
+    np.testing.assert_allclose(align_to_template(moved), aligned, atol=1e-5)
+    np.testing.assert_allclose(align_to_template(aligned), aligned, atol=1e-5)
+    # The alignment points sit on the template (weighted least squares, so not exactly).
+    assert np.abs(alignment_points(aligned[0]) - TEMPLATE).max() < 0.05
+    with pytest.raises(ValueError, match="Received: shape"):
+        align_to_template(np.zeros((68, 2)))
 
 
 def test_unknown_pb_row_choice_is_a_config_error():
