@@ -45,12 +45,14 @@ CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
                       "configs", "lstm_pb_genuine_fake.yaml")
 
 
-def extract(seed, out):
-    """Writes the 40-point sequences, labels, emotions, split and subjects of a seed."""
+def extract(seed, out, align=False):
+    """Writes the 40-point sequences, labels, emotions, split and subjects of a seed; unaligned
+    as in the session that recorded the results unless `align` (the config's default since)."""
     from kerasfer.config import load_config
     from kerasfer.pipelines.registry import get_pipeline
 
-    cfg = load_config(CONFIG, overrides=[f"seed={seed}", f"run_dir={out}/extract_s{seed}"])
+    cfg = load_config(CONFIG, overrides=[f"seed={seed}", f"run_dir={out}/extract_s{seed}",
+                                         f"pipeline_options.align_landmarks={str(align).lower()}"])
     p = get_pipeline(cfg.pipeline)(cfg)
     index, splits, pairs, records = p.prepare_genuine_fake_data()
     seqs = p._sequences(index, records)
@@ -72,9 +74,11 @@ def main(argv=None):
         parser = argparse.ArgumentParser()
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--out", default="/tmp/kerasfer_lstm_pb_diagnosis")
+        parser.add_argument("--align", action="store_true",
+                            help="align landmarks per frame (pipeline_options.align_landmarks)")
         a = parser.parse_args(argv[1:])
         os.makedirs(a.out, exist_ok=True)
-        extract(a.seed, a.out)
+        extract(a.seed, a.out, a.align)
         return 0
     if argv[:1] == ["train"]:
         argv = argv[1:]
