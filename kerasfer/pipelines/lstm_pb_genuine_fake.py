@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 import numpy as np
 
@@ -194,6 +195,7 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
     def _fit_emotion(self, emotion, train, genuine, rng):
         """Learning, generation and recognition for one emotion; returns its parts."""
         import keras
+        import tqdm
 
         from kerasfer.models import LSTMParametricBias
         from kerasfer.models.lstm_pb_classifier import fit_pb_classifier
@@ -209,12 +211,22 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                                    recurrent=o.recurrent, context_dim=o.context_dim,
                                    input_noise=o.input_noise, name=f"lstm_pb_{emotion}")
         model.compile(optimizer=keras.optimizers.Adam(cfg.train.learning_rate), loss="mse")
-        history = model.fit({"landmarks": x[:, :-1], "sequence_index": index},
-                            x[:, 1:], epochs=cfg.train.epochs, batch_size=cfg.data.batch_size,
-                            shuffle=True, verbose=0).history["loss"]
+        bar = tqdm.tqdm(total=cfg.train.epochs, unit="epoch", file=sys.stderr, leave=False,
+                        desc=f"{emotion}: learning mode, {len(x)} sequences")
+        progress = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: (bar.update(1),
+                                              bar.set_postfix(loss=f"{logs['loss']:.4f}")))
+        try:
+            history = model.fit({"landmarks": x[:, :-1], "sequence_index": index}, x[:, 1:],
+                                epochs=cfg.train.epochs, batch_size=cfg.data.batch_size,
+                                shuffle=True, verbose=0, callbacks=[progress]).history["loss"]
+        finally:
+            bar.close()
         model.save(os.path.join(self.run_dir, f"lstm_pb_{emotion}.keras"))
         count = min(4, len(x))
         generated = model.generate(model.pb_vectors()[index[:count]], x[:count, 0], x.shape[1])
+        print(f"{emotion}: next-frame loss {history[0]:.3f} → {history[-1]:.3f}; recognition "
+              f"mode on the {len(x)} training sequences", file=sys.stderr, flush=True)
         recognised = self._recognise(model, x)
         gbm = fit_pb_classifier(recognised, y, n_estimators=o.gbm_trees,
                                 learning_rate=o.gbm_learning_rate, random_state=cfg.seed)
@@ -250,6 +262,9 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         keras.utils.set_random_seed(self.config.seed)
         rng = np.random.default_rng(self.config.seed)
         train_ids = set(splits["train"])
+        print(f"{self.name}: {len(records)} videos ({len(train_ids)} training), one LSTM-PB "
+              f"({self.options.recurrent}) + GBM per emotion: {', '.join(pairs)}",
+              file=sys.stderr, flush=True)
         scores, log, gbms = {}, {}, {}
         for emotion, (genuine_class, _) in pairs.items():
             mine = [r for r in records if emotion_of[int(r["label"])] == emotion]
@@ -261,6 +276,9 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
                                   "and posed", "use more videos or subjects")
             model, gbms[emotion], log[emotion] = self._fit_emotion(
                 emotion, np.stack([sequences[r["id"]] for r in train]), genuine, rng)
+            print(f"{emotion}: gradient boosting trained; scoring {len(mine)} videos"
+                  + (f" ({self.options.test_copies + 1} copies each)"
+                     if self.options.test_copies else ""), file=sys.stderr, flush=True)
             probability = self._probability(model, gbms[emotion],
                                             np.stack([sequences[r["id"]] for r in mine]), rng)
             scores.update({r["id"]: (float(p), int(int(r["label"]) == genuine_class), emotion,
