@@ -5,7 +5,8 @@ real versus fake expression recognition", ChaLearn LAP 2017, 1st place), as one 
 
 1. the 68 tracked landmarks of every frame (TFRecords, crop coordinates in [0, 1]), with
    `align_landmarks` mapped per frame onto the builder's face template
-   (`align_to_template`, an assumption), reduced to the paper's 40 points (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
+   (`align_to_template`, an assumption), reduced to the paper's 40 points
+   (`paper_landmarks`, Section 2.2, Fig. 2): 80 inputs per frame;
    every video resampled to `sequence_length` frames and, with `relative_to_first_frame`
    (an assumption), taken as displacements from its first, neutral frame (the videos start
    neutral, Section 3.1), which removes the face shape of the person; inputs are divided by
