@@ -167,3 +167,12 @@ def test_frame_stride_subsamples_frame_labels(face_folder):
     assert video.frames_total == 4 and video.fps == pytest.approx(10)
     np.testing.assert_array_equal(video.frame_labels, [0, 3, 6, 9])
     np.testing.assert_array_equal(video.detected, [False, False, True, True])  # faces: 4..9
+
+
+def test_built_landmarks_are_left_unchanged_by_lstm_pb_alignment(carphone_video):
+    """The LSTM-PB pipeline's per-frame alignment (`align_landmarks`) is the builder's own, so on
+    landmarks of a built video (real detector, real clip) it changes nothing."""
+    from kerasfer.pipelines.lstm_pb_genuine_fake import align_to_template
+
+    crop = carphone_video.landmarks / 112.0
+    np.testing.assert_allclose(align_to_template(crop), crop, atol=1e-4)
