@@ -164,9 +164,8 @@ class LstmPbGenuineFakePipeline(GenuineFakePipeline):
         if not self.options.input_noise >= 0:
             raise ConfigError("pipeline_options.input_noise", f"{self.options.input_noise}",
                               "use a standard deviation >= 0 (0 turns it off)")
-        copies = self.options.test_copies
-        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
-            raise ConfigError("pipeline_options.test_copies", f"{copies!r}",
+        if self.options.test_copies < 0:  # the schema has already refused non-integers
+            raise ConfigError("pipeline_options.test_copies", f"{self.options.test_copies}",
                               "use a whole number >= 0 (0 scores the video as it is)")
         if not 0 <= self.options.box_jitter < 0.5:
             raise ConfigError("pipeline_options.box_jitter", f"{self.options.box_jitter}",
